@@ -1,0 +1,97 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { toContactJson } from "../contacts/contact-row";
+import { findContact, findOrCreateLead } from "../contacts/identity";
+import { linkBaseFor, recordEvents, requestContext } from "../contacts/record-events";
+import { assertBusinessUnit, requireScope } from "../http/auth";
+import { notFound } from "../http/errors";
+import { createRouter } from "../http/router";
+import {
+	BusinessUnitSchema,
+	ChannelSchema,
+	ContactSchema,
+	EmailSchema,
+	ExternalIdSchema,
+	PhoneSchema,
+	TimestampSchema,
+	TopicKeySchema,
+	bearerSecurity,
+	errorResponses,
+	jsonBody,
+	jsonResponse,
+} from "./schemas";
+
+const EventSchema = z
+	.strictObject({
+		event: z.string().trim().min(1).max(100).openapi({
+			example: "Opt Out",
+			description:
+				"System events (any case): Opt Out, Opt In, Subscribe, Confirm Subscription, Unsubscribe, Block, Unblock, Bounce, Complaint. Any other name is a custom event, recorded only.",
+		}),
+		channel: ChannelSchema.nullable().optional().openapi({ description: "No channel on Opt Out / Opt In: all channels." }),
+		topic: TopicKeySchema.nullable().optional(),
+		properties: z
+			.record(z.string(), z.unknown())
+			.optional()
+			.openapi({ description: "reason and comment go to the ledger; Bounce needs type hard|soft; Opt In may set clearBounce." }),
+		timestamp: TimestampSchema.optional().openapi({ description: "When it happened; later than now counts as now." }),
+		idempotencyKey: z.string().min(1).max(256).nullable().optional(),
+	})
+	.openapi("Event");
+
+const EventsRequestSchema = z
+	.strictObject({
+		id: ExternalIdSchema.optional().openapi({ description: "externalId of a user" }),
+		email: EmailSchema.optional(),
+		phone: PhoneSchema.optional(),
+		businessUnit: BusinessUnitSchema,
+		events: z.array(EventSchema).min(1).max(100),
+	})
+	.refine((body) => [body.id, body.email, body.phone].filter((v) => v !== undefined).length === 1, {
+		message: "name the contact by exactly one of id, email or phone",
+		path: ["id"],
+	})
+	.openapi("EventsRequest");
+
+const EventsResponseSchema = ContactSchema.extend({
+	confirmations: z.array(z.object({ topic: z.string(), confirmUrl: z.string() })).openapi({
+		description: "For Subscribe to double-opt-in topics still pending: the link for the confirmation message.",
+	}),
+	duplicates: z.number().int().openapi({ description: "Events skipped because their idempotencyKey was applied before." }),
+}).openapi("EventsResponse");
+
+const postEvents = createRoute({
+	method: "post",
+	path: "/v1/events",
+	tags: ["Events"],
+	summary: "Record consent events for one contact",
+	description:
+		"Applies up to 100 events in order, all or none. Events for an unknown email or phone create a lead; an unknown externalId answers 404.",
+	security: bearerSecurity,
+	middleware: [requireScope("events:write")] as const,
+	request: { body: jsonBody(EventsRequestSchema) },
+	responses: { 200: jsonResponse(EventsResponseSchema, "The contact after the events"), ...errorResponses },
+});
+
+export const eventsRouter = createRouter().openapi(postEvents, async (c) => {
+	const body = c.req.valid("json");
+	let target: { businessUnit: string; contact: () => Promise<import("../contacts/contact-row").Contact> };
+	if (body.id !== undefined) {
+		const contact = await findContact(c.env, { externalId: body.id });
+		if (!contact) throw notFound("User");
+		target = { businessUnit: contact.businessUnit, contact: async () => contact };
+	} else {
+		const subject = body.email !== undefined
+			? { email: body.email, businessUnit: body.businessUnit }
+			: { phone: body.phone as string, businessUnit: body.businessUnit };
+		target = { businessUnit: body.businessUnit, contact: () => findOrCreateLead(c.env, subject) };
+	}
+	assertBusinessUnit(c.var.principal, target.businessUnit);
+	const result = await recordEvents(
+		c.env,
+		target,
+		body.events,
+		requestContext(c.req.raw, "api"),
+		linkBaseFor(c.env, c.req.raw),
+	);
+	return c.json({ ...toContactJson(result.contact), confirmations: result.confirmations, duplicates: result.duplicates }, 200);
+});

@@ -1,0 +1,92 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { toContactJson } from "../contacts/contact-row";
+import { findLead, upsertLead } from "../contacts/upsert";
+import { assertBusinessUnit, requireScope } from "../http/auth";
+import { notFound } from "../http/errors";
+import { createRouter } from "../http/router";
+import { loadHistory } from "./history";
+import {
+	BusinessUnitSchema,
+	ContactSchema,
+	EmailSchema,
+	HistoryQuerySchema,
+	HistorySchema,
+	PhoneSchema,
+	TraitsSchema,
+	bearerSecurity,
+	errorResponses,
+	jsonBody,
+	jsonResponse,
+} from "./schemas";
+
+const LeadUpsertSchema = z
+	.strictObject({
+		email: EmailSchema,
+		businessUnit: BusinessUnitSchema,
+		phone: PhoneSchema.nullable().optional(),
+		traits: TraitsSchema.optional(),
+	})
+	.openapi("LeadUpsert");
+
+const leadQuery = z.strictObject({ email: EmailSchema, businessUnit: BusinessUnitSchema });
+const mismatchResponse = { description: "The lead has become a user", content: errorResponses[404].content };
+
+const putLead = createRoute({
+	method: "put",
+	path: "/v1/leads",
+	tags: ["Users and leads"],
+	summary: "Create or update a lead (a contact without externalId)",
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:write")] as const,
+	request: { body: jsonBody(LeadUpsertSchema) },
+	responses: {
+		200: jsonResponse(ContactSchema, "Updated"),
+		201: jsonResponse(ContactSchema, "Created"),
+		409: mismatchResponse,
+		...errorResponses,
+	},
+});
+
+const getLead = createRoute({
+	method: "get",
+	path: "/v1/leads",
+	tags: ["Users and leads"],
+	summary: "A lead with its consent state",
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:read")] as const,
+	request: { query: leadQuery },
+	responses: { 200: jsonResponse(ContactSchema, "The lead"), 409: mismatchResponse, ...errorResponses },
+});
+
+const getLeadHistory = createRoute({
+	method: "get",
+	path: "/v1/leads/history",
+	tags: ["Users and leads"],
+	summary: "A lead's consent ledger, oldest first",
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:read")] as const,
+	request: { query: leadQuery.extend(HistoryQuerySchema.shape) },
+	responses: { 200: jsonResponse(HistorySchema, "One page of ledger rows"), 409: mismatchResponse, ...errorResponses },
+});
+
+export const leadsRouter = createRouter()
+	.openapi(putLead, async (c) => {
+		const body = c.req.valid("json");
+		assertBusinessUnit(c.var.principal, body.businessUnit);
+		const { created, contact } = await upsertLead(c.env, body);
+		return c.json(toContactJson(contact), created ? 201 : 200);
+	})
+	.openapi(getLead, async (c) => {
+		const { email, businessUnit } = c.req.valid("query");
+		assertBusinessUnit(c.var.principal, businessUnit);
+		const contact = await findLead(c.env, email, businessUnit);
+		if (!contact) throw notFound("Lead");
+		return c.json(toContactJson(contact), 200);
+	})
+	.openapi(getLeadHistory, async (c) => {
+		const { email, businessUnit, cursor, limit } = c.req.valid("query");
+		assertBusinessUnit(c.var.principal, businessUnit);
+		const contact = await findLead(c.env, email, businessUnit);
+		if (!contact) throw notFound("Lead");
+		return c.json(await loadHistory(c.env, contact.id, cursor, limit), 200);
+	});

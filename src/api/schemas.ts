@@ -1,0 +1,161 @@
+import { z } from "@hono/zod-openapi";
+import { DECISION_REASONS } from "../consent/decision";
+import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+import { CHANNELS, MESSAGE_KINDS, TOPIC_STATUSES } from "../consent/types";
+
+export const ChannelSchema = z.enum(CHANNELS).openapi({ description: "Message channel" });
+export const KindSchema = z.enum(MESSAGE_KINDS).default("marketing");
+
+export const EmailSchema = z
+	.string()
+	.max(320)
+	.transform((value, ctx) => {
+		const email = normalizeEmail(value);
+		if (!email) ctx.addIssue({ code: "custom", message: "not a valid email address" });
+		return email ?? "";
+	})
+	.openapi({ type: "string", format: "email", example: "ann@example.de", description: "Trimmed and lower-cased." });
+
+export const PhoneSchema = z
+	.string()
+	.max(32)
+	.transform((value, ctx) => {
+		const phone = normalizePhone(value);
+		if (!phone) ctx.addIssue({ code: "custom", message: "not a valid E.164 phone number (+4917612345678)" });
+		return phone ?? "";
+	})
+	.openapi({ type: "string", example: "+4917612345678", description: "E.164" });
+
+const normalizeUnit = (value: string | undefined, ctx: z.RefinementCtx) => {
+	const unit = normalizeBusinessUnit(value);
+	if (!unit) ctx.addIssue({ code: "custom", message: "letters, digits, _ and -, at most 64" });
+	return unit ?? "";
+};
+
+/** A business unit that must be given (where omitting it means "leave unchanged"). */
+export const BusinessUnitValueSchema = z
+	.string()
+	.min(1)
+	.max(64)
+	.transform(normalizeUnit)
+	.openapi({ type: "string", example: "de", description: "Business unit" });
+
+/** A business unit that defaults to "default". */
+export const BusinessUnitSchema = z
+	.string()
+	.max(64)
+	.optional()
+	.transform(normalizeUnit)
+	.openapi({ type: "string", example: "de", description: 'Business unit; "default" when omitted.' });
+
+export const ExternalIdSchema = z
+	.string()
+	.min(1)
+	.max(256)
+	.regex(/^[^\u0000-\u001f\u007f]+$/, "no control characters")
+	.openapi({ example: "u1" });
+
+export const TopicKeySchema = z
+	.string()
+	.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "lower-case letters, digits, '.', '_' and '-', at most 64")
+	.openapi({ example: "newsletter-kids" });
+
+export const TraitsSchema = z.record(z.string(), z.unknown()).openapi({ example: { firstName: "Ann" } });
+
+export const TimestampSchema = z.iso
+	.datetime({ offset: true })
+	.transform((value) => new Date(value).toISOString())
+	.openapi({ type: "string", format: "date-time" });
+
+const ChannelStateSchema = z.object({ optedOut: z.boolean(), bounced: z.boolean(), changedAt: z.string() });
+const TopicStateSchema = z.object({
+	status: z.enum(TOPIC_STATUSES).openapi({ description: "Effective status: unsubscribed while the channel is opted out." }),
+	channel: ChannelSchema,
+	changedAt: z.string(),
+});
+
+export const ContactSchema = z
+	.object({
+		id: z.string(),
+		externalId: z.string().nullable(),
+		email: z.string().nullable(),
+		businessUnit: z.string(),
+		phone: z.string().nullable(),
+		traits: z.record(z.string(), z.unknown()),
+		createdAt: z.string(),
+		updatedAt: z.string(),
+		consent: z.object({
+			blocked: z.boolean(),
+			channels: z.record(z.string(), ChannelStateSchema),
+			topics: z.record(z.string(), TopicStateSchema),
+		}),
+	})
+	.openapi("Contact");
+
+export const ProblemSchema = z
+	.object({
+		type: z.string(),
+		title: z.string(),
+		status: z.number().int(),
+		detail: z.string(),
+		code: z.string(),
+		errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+	})
+	.openapi("Problem");
+
+export const DecisionSchema = z.object({ allowed: z.boolean(), reason: z.enum(DECISION_REASONS) });
+
+export const LedgerEntrySchema = z
+	.object({
+		id: z.number().int(),
+		contactId: z.string(),
+		event: z.string(),
+		channel: z.string().nullable(),
+		topic: z.string().nullable(),
+		changes: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })),
+		changed: z.boolean(),
+		properties: z.record(z.string(), z.unknown()),
+		source: z.string(),
+		reason: z.string().nullable(),
+		feedback: z.string().nullable(),
+		ip: z.string().nullable(),
+		userAgent: z.string().nullable(),
+		campaign: z.string().nullable(),
+		idempotencyKey: z.string().nullable(),
+		occurredAt: z.string(),
+		receivedAt: z.string(),
+	})
+	.openapi("LedgerEntry");
+
+export const HistorySchema = z.object({
+	events: z.array(LedgerEntrySchema),
+	nextCursor: z.string().nullable().openapi({ description: "Pass as ?cursor= for the next page; null at the end." }),
+});
+
+export const HistoryQuerySchema = z.object({
+	cursor: z.string().regex(/^\d{1,15}$/).optional(),
+	limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const problemContent = { "application/problem+json": { schema: ProblemSchema } };
+/** The error answers every authenticated route can give. */
+export const errorResponses = {
+	400: { description: "Invalid input", content: problemContent },
+	401: { description: "Missing or invalid API key", content: problemContent },
+	403: { description: "Key lacks the scope or business unit", content: problemContent },
+	404: { description: "Not found", content: problemContent },
+	413: { description: "Body over 1 MiB", content: problemContent },
+	415: { description: "Body is not JSON", content: problemContent },
+} as const;
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+	required: true,
+	content: { "application/json": { schema } },
+});
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+	description,
+	content: { "application/json": { schema } },
+});
+
+export const bearerSecurity = [{ bearer: [] }];

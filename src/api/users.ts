@@ -1,0 +1,100 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { toContactJson } from "../contacts/contact-row";
+import { findContact } from "../contacts/identity";
+import { upsertUser } from "../contacts/upsert";
+import { assertBusinessUnit, requireScope } from "../http/auth";
+import { notFound } from "../http/errors";
+import { createRouter } from "../http/router";
+import { loadHistory } from "./history";
+import {
+	BusinessUnitValueSchema,
+	ContactSchema,
+	EmailSchema,
+	ExternalIdSchema,
+	HistoryQuerySchema,
+	HistorySchema,
+	PhoneSchema,
+	TraitsSchema,
+	bearerSecurity,
+	errorResponses,
+	jsonBody,
+	jsonResponse,
+} from "./schemas";
+
+const params = z.object({ externalId: ExternalIdSchema.openapi({ param: { name: "externalId", in: "path" } }) });
+
+const UserUpsertSchema = z
+	.strictObject({
+		email: EmailSchema.nullable().optional(),
+		businessUnit: BusinessUnitValueSchema.optional(),
+		phone: PhoneSchema.nullable().optional(),
+		traits: TraitsSchema.optional(),
+	})
+	.openapi("UserUpsert");
+
+const putUser = createRoute({
+	method: "put",
+	path: "/v1/users/{externalId}",
+	tags: ["Users and leads"],
+	summary: "Create or update a user",
+	description:
+		"Upserts the user. Naming the email (or phone) + business unit of an existing lead makes that lead this user, keeping its id and ledger. Naming those of a different user answers 409 EXTERNAL_IDS_MISMATCH.",
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:write")] as const,
+	request: { params, body: jsonBody(UserUpsertSchema) },
+	responses: {
+		200: jsonResponse(ContactSchema, "Updated"),
+		201: jsonResponse(ContactSchema, "Created (new contact, or a lead that became this user)"),
+		409: errorResponses[404],
+		...errorResponses,
+	},
+});
+
+const getUser = createRoute({
+	method: "get",
+	path: "/v1/users/{externalId}",
+	tags: ["Users and leads"],
+	summary: "A user with its consent state",
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:read")] as const,
+	request: { params },
+	responses: { 200: jsonResponse(ContactSchema, "The user"), ...errorResponses },
+});
+
+const getUserHistory = createRoute({
+	method: "get",
+	path: "/v1/users/{externalId}/history",
+	tags: ["Users and leads"],
+	summary: "A user's consent ledger, oldest first",
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:read")] as const,
+	request: { params, query: HistoryQuerySchema },
+	responses: { 200: jsonResponse(HistorySchema, "One page of ledger rows"), ...errorResponses },
+});
+
+export const usersRouter = createRouter()
+	.openapi(putUser, async (c) => {
+		const { externalId } = c.req.valid("param");
+		const body = c.req.valid("json");
+		if (body.businessUnit) assertBusinessUnit(c.var.principal, body.businessUnit);
+		const existing = await findContact(c.env, { externalId });
+		if (existing) assertBusinessUnit(c.var.principal, existing.businessUnit);
+		else assertBusinessUnit(c.var.principal, body.businessUnit ?? "default");
+		const { created, contact } = await upsertUser(c.env, externalId, body);
+		return c.json(toContactJson(contact), created ? 201 : 200);
+	})
+	.openapi(getUser, async (c) => {
+		const { externalId } = c.req.valid("param");
+		const contact = await findContact(c.env, { externalId });
+		if (!contact) throw notFound("User");
+		assertBusinessUnit(c.var.principal, contact.businessUnit);
+		return c.json(toContactJson(contact), 200);
+	})
+	.openapi(getUserHistory, async (c) => {
+		const { externalId } = c.req.valid("param");
+		const { cursor, limit } = c.req.valid("query");
+		const contact = await findContact(c.env, { externalId });
+		if (!contact) throw notFound("User");
+		assertBusinessUnit(c.var.principal, contact.businessUnit);
+		return c.json(await loadHistory(c.env, contact.id, cursor, limit), 200);
+	});

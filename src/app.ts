@@ -1,0 +1,89 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import { apiKeysRouter } from "./api/api-keys";
+import { blocklistRouter } from "./api/blocklist";
+import { consentRouter } from "./api/consent";
+import { eventsRouter } from "./api/events";
+import { leadsRouter } from "./api/leads";
+import { topicsRouter } from "./api/topics";
+import { usersRouter } from "./api/users";
+import { ApiError, problem, toApiError } from "./http/errors";
+import { createRouter } from "./http/router";
+import { renderDocs } from "./pages/docs";
+import { APP_CSS } from "./pages/styles";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const healthz = createRoute({
+	method: "get",
+	path: "/healthz",
+	tags: ["Service"],
+	summary: "Liveness",
+	responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } } },
+});
+
+export function createApp() {
+	const app = createRouter();
+
+	app.use(
+		secureHeaders({
+			contentSecurityPolicy: {
+				defaultSrc: ["'none'"],
+				styleSrc: ["'self'"],
+				imgSrc: ["'self'", "data:"],
+				formAction: ["'self'"],
+				frameAncestors: ["'none'"],
+				baseUri: ["'none'"],
+			},
+			crossOriginEmbedderPolicy: false,
+		}),
+	);
+	app.use(
+		bodyLimit({
+			maxSize: MAX_BODY_BYTES,
+			onError: () => {
+				throw new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.");
+			},
+		}),
+	);
+
+	app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
+	app.route("/", usersRouter);
+	app.route("/", leadsRouter);
+	app.route("/", eventsRouter);
+	app.route("/", consentRouter);
+	app.route("/", topicsRouter);
+	app.route("/", blocklistRouter);
+	app.route("/", apiKeysRouter);
+
+	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+		type: "http",
+		scheme: "bearer",
+		description: "ADMIN_TOKEN, or a key from POST /v1/api-keys",
+	});
+	const openApiConfig = {
+		openapi: "3.1.0",
+		info: {
+			title: "consent-edge",
+			version: "0.1.0",
+			description:
+				"Subscription and consent service: may I send this kind of message on this channel about this topic to this person?",
+		},
+	};
+	app.doc31("/openapi.json", openApiConfig);
+	app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig) as never)));
+	app.get("/assets/app.css", (c) =>
+		c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
+	);
+
+	app.notFound((c) => problem(c, new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)));
+	app.onError((err, c) => {
+		const known = toApiError(err);
+		if (known) return problem(c, known);
+		// Only unexpected failures are logged; the answer never carries the message or stack.
+		console.error("unhandled error", c.req.method, new URL(c.req.url).pathname, err);
+		return problem(c, new ApiError(500, "INTERNAL", "Something went wrong on our side; the request was not applied."));
+	});
+	return app;
+}

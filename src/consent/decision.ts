@@ -1,0 +1,61 @@
+import type { Channel, ConsentState, MessageKind, TopicDefinition, TopicStatus } from "./types";
+
+export const DECISION_REASONS = [
+	"blocked",
+	"suppressed",
+	"bounced",
+	"ok",
+	"opted_out",
+	"unsubscribed",
+	"pending_confirmation",
+	"not_subscribed",
+] as const;
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+export interface Decision {
+	allowed: boolean;
+	reason: DecisionReason;
+}
+
+export interface DecisionInput {
+	/** null for a recipient with no contact. */
+	state: ConsentState | null;
+	/** The address is on the bare-address blocklist. */
+	addressBlocked: boolean;
+	/** The address belongs to an erased contact that had opted out, been blocked or bounced (SPEC §6). */
+	suppressed: boolean;
+	channel: Channel;
+	topic: TopicDefinition | null;
+	kind: MessageKind;
+}
+
+const allow: Decision = { allowed: true, reason: "ok" };
+const deny = (reason: DecisionReason): Decision => ({ allowed: false, reason });
+
+/** SPEC §1 "The decision": first match wins. */
+export function decide(input: DecisionInput): Decision {
+	const { state, channel, topic } = input;
+	const channelState = state?.channels[channel];
+	if (input.addressBlocked || state?.blocked) return deny("blocked");
+	if (input.suppressed) return deny("suppressed");
+	if (channelState?.bounced) return deny("bounced");
+	if (input.kind === "transactional") return allow;
+	if (channelState?.optedOut) return deny("opted_out");
+	if (topic) {
+		const status = state?.topics[topic.key]?.status;
+		if (status === "unsubscribed") return deny("unsubscribed");
+		if (status === "pending") return deny("pending_confirmation");
+		if (!status && topic.doubleOptIn) return deny("not_subscribed");
+	}
+	return allow;
+}
+
+/**
+ * SPEC §1: a topic counts as unsubscribed while its channel is opted out, so segments built on
+ * topic status never count people who get no mail.
+ */
+export function effectiveTopicStatus(state: ConsentState, topicKey: string): TopicStatus | null {
+	const topic = state.topics[topicKey];
+	if (!topic) return null;
+	return state.channels[topic.channel]?.optedOut ? "unsubscribed" : topic.status;
+}

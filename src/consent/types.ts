@@ -1,0 +1,89 @@
+export const CHANNELS = ["email", "sms", "whatsapp", "push"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const TOPIC_STATUSES = ["pending", "subscribed", "unsubscribed"] as const;
+export type TopicStatus = (typeof TOPIC_STATUSES)[number];
+
+export const MESSAGE_KINDS = ["marketing", "transactional"] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+export const SOURCES = [
+	"api",
+	"one_click",
+	"unsubscribe_page",
+	"preference_center",
+	"confirmation_page",
+	"signup_form",
+	"import",
+	"erasure",
+] as const;
+/** Where a change came from; webhooks use `webhook:<provider>`. */
+export type Source = (typeof SOURCES)[number] | `webhook:${string}`;
+
+export interface ChannelState {
+	optedOut: boolean;
+	bounced: boolean;
+	changedAt: string;
+}
+
+export interface TopicState {
+	status: TopicStatus;
+	/** The topic's channel, kept with the status so the effective status needs no topic lookup. */
+	channel: Channel;
+	changedAt: string;
+}
+
+/** The whole consent state of one contact; stored as JSON on the contact row. */
+export interface ConsentState {
+	blocked: boolean;
+	channels: Partial<Record<Channel, ChannelState>>;
+	topics: Record<string, TopicState>;
+}
+
+export interface TopicDefinition {
+	key: string;
+	name: string;
+	description: string | null;
+	channel: Channel;
+	doubleOptIn: boolean;
+	businessUnit: string | null;
+	providerRefs: Record<string, string>;
+}
+
+export const SYSTEM_EVENTS = [
+	"Opt Out",
+	"Opt In",
+	"Subscribe",
+	"Confirm Subscription",
+	"Unsubscribe",
+	"Block",
+	"Unblock",
+	"Bounce",
+	"Complaint",
+] as const;
+export type SystemEventName = (typeof SYSTEM_EVENTS)[number];
+
+/** An event after validation: system names are canonical, the timestamp is ISO 8601 UTC. */
+export interface ConsentEvent {
+	event: string;
+	channel: Channel | null;
+	topic: string | null;
+	properties: Record<string, unknown>;
+	occurredAt: string;
+}
+
+export interface FieldChange {
+	field: string;
+	from: unknown;
+	to: unknown;
+}
+
+/** What the reducer says an event did; the actor adds source, IP, user agent and the rest. */
+export interface LedgerEffect {
+	event: string;
+	channel: Channel | null;
+	topic: string | null;
+	changes: FieldChange[];
+}
+
+export const emptyConsentState = (): ConsentState => ({ blocked: false, channels: {}, topics: {} });

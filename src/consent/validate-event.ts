@@ -1,0 +1,52 @@
+import type { Channel, ConsentEvent, TopicDefinition } from "./types";
+import type { TopicLookup } from "./reducer";
+
+type TopicUse = "required" | "optional" | "none";
+
+const TOPIC_USE: Record<string, TopicUse> = {
+	"Opt Out": "none",
+	"Opt In": "none",
+	Subscribe: "required",
+	"Confirm Subscription": "optional",
+	Unsubscribe: "required",
+	Block: "none",
+	Unblock: "none",
+	Bounce: "none",
+	Complaint: "none",
+};
+
+/**
+ * Checks an event against the topics a contact of `businessUnit` may use and fills in the
+ * topic's channel. Returns the event ready for the reducer, or a message for a 400.
+ */
+export function resolveEvent(
+	event: ConsentEvent,
+	topicOf: TopicLookup,
+	businessUnit: string,
+): { event: ConsentEvent } | { error: string } {
+	const use = TOPIC_USE[event.event];
+	if (use === undefined) return { event }; // custom event: anything goes into the ledger
+
+	if (use === "none" && event.topic) {
+		const hint = event.event === "Opt Out" ? ' (use "Unsubscribe" for a topic)' : "";
+		return { error: `"${event.event}" takes no topic${hint}` };
+	}
+	if ((event.event === "Block" || event.event === "Unblock") && event.channel) {
+		return { error: `"${event.event}" applies to the whole contact and takes no channel` };
+	}
+	if (event.event === "Bounce" && event.properties.type !== "hard" && event.properties.type !== "soft") {
+		return { error: '"Bounce" needs properties.type "hard" or "soft"' };
+	}
+	if (use === "required" && !event.topic) return { error: `"${event.event}" needs a topic` };
+	if (!event.topic) return { event };
+
+	const topic: TopicDefinition | undefined = topicOf(event.topic);
+	if (!topic || (topic.businessUnit !== null && topic.businessUnit !== businessUnit)) {
+		return { error: `unknown topic "${event.topic}" for business unit "${businessUnit}"` };
+	}
+	if (event.channel && event.channel !== topic.channel) {
+		return { error: `topic "${topic.key}" belongs to channel "${topic.channel}", not "${event.channel}"` };
+	}
+	const channel: Channel = topic.channel;
+	return { event: { ...event, channel } };
+}

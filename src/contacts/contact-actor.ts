@@ -1,0 +1,192 @@
+import { DurableObject } from "cloudflare:workers";
+import { applyEvent } from "../consent/reducer";
+import type { ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
+import type { Bindings } from "../env";
+import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
+
+export interface EventToApply extends ConsentEvent {
+	idempotencyKey: string | null;
+	/** For Subscribe to a double-opt-in topic: recorded with the ledger row when the topic ends up pending. */
+	confirmUrl?: string;
+}
+
+/** Where a batch of events came from; every ledger row of the batch carries it. */
+export interface EventContext {
+	source: Source;
+	ip: string | null;
+	userAgent: string | null;
+	campaign: string | null;
+	receivedAt: string;
+}
+
+export interface ApplyResult {
+	contact: Contact;
+	/** Ledger ids of the applied events, in order. */
+	ledgerIds: number[];
+	/** Events skipped because their idempotency key was applied before. */
+	duplicates: number;
+}
+
+export type ProfilePatch = Partial<{
+	externalId: string;
+	email: string | null;
+	phone: string | null;
+	businessUnit: string;
+	traits: Record<string, unknown>;
+}>;
+
+export type ProfileResult = { ok: true; contact: Contact } | { ok: false; conflict: "external_id" | "identity" | "gone" };
+
+const textOrNull = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
+
+/**
+ * One actor per contact (named by contact id) serializes every change to that contact.
+ *
+ * The input gate does not cover D1: an `await` on D1 lets the next call in. Each method therefore
+ * runs inside `exclusive`, a promise chain, so read-modify-write sequences never interleave.
+ */
+export class ContactActor extends DurableObject<Bindings> {
+	#tail: Promise<unknown> = Promise.resolve();
+
+	private exclusive<T>(work: () => Promise<T>): Promise<T> {
+		const run = this.#tail.then(work, work);
+		this.#tail = run.catch(() => undefined);
+		return run;
+	}
+
+	applyEvents(
+		contactId: string,
+		events: EventToApply[],
+		context: EventContext,
+		topics: TopicDefinition[],
+	): Promise<ApplyResult> {
+		return this.exclusive(() => this.applyLocked(contactId, events, context, topics));
+	}
+
+	updateProfile(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {
+		return this.exclusive(() => this.updateProfileLocked(contactId, patch));
+	}
+
+	private async applyLocked(
+		contactId: string,
+		events: EventToApply[],
+		context: EventContext,
+		topics: TopicDefinition[],
+	): Promise<ApplyResult> {
+		const db = this.env.DB;
+		const keys = events.map((e) => e.idempotencyKey).filter((k): k is string => k !== null);
+		const [contactRead, seenRead] = await db.batch([
+			db.prepare("SELECT * FROM contacts WHERE id = ?").bind(contactId),
+			db
+				.prepare("SELECT key FROM idempotency_keys WHERE contact_id = ? AND key IN (SELECT value FROM json_each(?))")
+				.bind(contactId, JSON.stringify(keys)),
+		]);
+		const record = contactRead?.results[0] as ContactRecord | undefined;
+		if (!record) throw new Error(`contact ${contactId} does not exist`);
+		const contact = fromRecord(record);
+		const seen = new Set((seenRead?.results as Array<{ key: string }>).map((row) => row.key));
+		const topicsByKey = new Map(topics.map((topic) => [topic.key, topic]));
+
+		let state: ConsentState = contact.consent;
+		const rows: Record<string, unknown>[] = [];
+		let duplicates = 0;
+		for (const event of events) {
+			if (event.idempotencyKey !== null) {
+				if (seen.has(event.idempotencyKey)) {
+					duplicates++;
+					continue;
+				}
+				seen.add(event.idempotencyKey);
+			}
+			const result = applyEvent(state, event, (key) => topicsByKey.get(key));
+			state = result.state;
+			const properties = { ...event.properties };
+			if (event.confirmUrl && event.topic && state.topics[event.topic]?.status === "pending") {
+				properties.confirmUrl = event.confirmUrl;
+			}
+			rows.push({
+				event: result.effect.event,
+				channel: result.effect.channel,
+				topic: result.effect.topic,
+				changes: JSON.stringify(result.effect.changes),
+				changed: result.effect.changes.length > 0 ? 1 : 0,
+				properties: JSON.stringify(properties),
+				reason: textOrNull(event.properties.reason) ?? (event.event === "Complaint" ? "complaint" : null),
+				feedback: textOrNull(event.properties.comment) ?? textOrNull(event.properties.feedback),
+				idempotencyKey: event.idempotencyKey,
+				occurredAt: event.occurredAt,
+			});
+		}
+		if (rows.length === 0) return { contact, ledgerIds: [], duplicates };
+
+		// State, ledger rows and idempotency keys land in one batch (one transaction): all or nothing.
+		// Rows travel as one JSON parameter because D1 binds at most 100 parameters per statement.
+		const updatedAt = context.receivedAt;
+		const [, inserted] = await db.batch([
+			db
+				.prepare("UPDATE contacts SET consent = ?, updated_at = ? WHERE id = ?")
+				.bind(JSON.stringify(state), updatedAt, contactId),
+			db
+				.prepare(
+					`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
+					   feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
+					 SELECT ?1, r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
+					   r.value ->> 'changed', r.value ->> 'properties', ?2, r.value ->> 'reason', r.value ->> 'feedback',
+					   ?3, ?4, ?5, r.value ->> 'idempotencyKey', r.value ->> 'occurredAt', ?6
+					 FROM json_each(?7) r ORDER BY r.key
+					 RETURNING id`,
+				)
+				.bind(
+					contactId,
+					context.source,
+					context.ip,
+					context.userAgent,
+					context.campaign,
+					context.receivedAt,
+					JSON.stringify(rows),
+				),
+			db
+				.prepare(
+					"INSERT INTO idempotency_keys (contact_id, key, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING",
+				)
+				.bind(contactId, updatedAt, JSON.stringify(keys)),
+		]);
+		const ledgerIds = (inserted?.results as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
+		return { contact: { ...contact, consent: state, updatedAt }, ledgerIds, duplicates };
+	}
+
+	private async updateProfileLocked(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {
+		const db = this.env.DB;
+		const record = await db.prepare("SELECT * FROM contacts WHERE id = ?").bind(contactId).first<ContactRecord>();
+		if (!record) return { ok: false, conflict: "gone" };
+		const current = fromRecord(record);
+		// A user's externalId never changes: a second externalId for the same person is a mismatch.
+		if (patch.externalId !== undefined && current.externalId !== null && current.externalId !== patch.externalId) {
+			return { ok: false, conflict: "external_id" };
+		}
+		const next = {
+			externalId: patch.externalId ?? current.externalId,
+			email: patch.email === undefined ? current.email : patch.email,
+			phone: patch.phone === undefined ? current.phone : patch.phone,
+			businessUnit: patch.businessUnit ?? current.businessUnit,
+			traits: patch.traits ?? current.traits,
+		};
+		try {
+			const row = await db
+				.prepare(
+					`UPDATE contacts SET external_id = ?, email = ?, phone = ?, business_unit = ?, traits = ?,
+					   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+					 WHERE id = ? RETURNING *`,
+				)
+				.bind(next.externalId, next.email, next.phone, next.businessUnit, JSON.stringify(next.traits), contactId)
+				.first<ContactRecord>();
+			if (!row) return { ok: false, conflict: "gone" };
+			return { ok: true, contact: fromRecord(row) };
+		} catch (error) {
+			if (String(error).includes("UNIQUE constraint failed")) {
+				return { ok: false, conflict: String(error).includes("external_id") ? "external_id" : "identity" };
+			}
+			throw error;
+		}
+	}
+}

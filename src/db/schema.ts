@@ -1,0 +1,103 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { ConsentState, FieldChange } from "../consent/types";
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+
+/** One person in one business unit. `consent` is the reducer's state, written only by ContactActor. */
+export const contacts = sqliteTable(
+	"contacts",
+	{
+		id: text().primaryKey(),
+		externalId: text(),
+		email: text(),
+		businessUnit: text().notNull(),
+		phone: text(),
+		traits: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+		consent: text({ mode: "json" }).$type<ConsentState>().notNull(),
+		createdAt: text().notNull().default(now),
+		updatedAt: text().notNull().default(now),
+	},
+	(t) => [
+		uniqueIndex("contacts_external_id").on(t.externalId),
+		uniqueIndex("contacts_business_unit_email").on(t.businessUnit, t.email),
+		uniqueIndex("contacts_business_unit_phone").on(t.businessUnit, t.phone),
+	],
+);
+
+/** The append-only consent ledger: the proof of consent (SPEC §2). */
+export const ledger = sqliteTable(
+	"ledger",
+	{
+		id: integer().primaryKey({ autoIncrement: true }),
+		contactId: text().notNull(),
+		event: text().notNull(),
+		channel: text(),
+		topic: text(),
+		changes: text({ mode: "json" }).$type<FieldChange[]>().notNull(),
+		/** 1 when the event changed consent state; stats count these. */
+		changed: integer({ mode: "boolean" }).notNull(),
+		properties: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+		source: text().notNull(),
+		reason: text(),
+		feedback: text(),
+		ip: text(),
+		userAgent: text(),
+		campaign: text(),
+		idempotencyKey: text(),
+		occurredAt: text().notNull(),
+		receivedAt: text().notNull(),
+	},
+	(t) => [
+		index("ledger_contact").on(t.contactId, t.id),
+		index("ledger_occurred_at").on(t.occurredAt),
+		index("ledger_event_occurred_at").on(t.event, t.occurredAt),
+	],
+);
+
+/** Idempotency keys already applied, per contact (provider event ids, callers' keys). */
+export const idempotencyKeys = sqliteTable(
+	"idempotency_keys",
+	{
+		contactId: text().notNull(),
+		key: text().notNull(),
+		createdAt: text().notNull().default(now),
+	},
+	(t) => [primaryKey({ columns: [t.contactId, t.key] })],
+);
+
+export const topics = sqliteTable("topics", {
+	key: text().primaryKey(),
+	name: text().notNull(),
+	description: text(),
+	channel: text().notNull(),
+	doubleOptIn: integer({ mode: "boolean" }).notNull().default(false),
+	/** null: the topic exists in every business unit. */
+	businessUnit: text(),
+	providerRefs: text({ mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+	createdAt: text().notNull().default(now),
+	updatedAt: text().notNull().default(now),
+});
+
+/** Bare addresses blocked before (or regardless of) any contact: normalized email or E.164 phone. */
+export const blocklist = sqliteTable("blocklist", {
+	address: text().primaryKey(),
+	kind: text({ enum: ["email", "phone"] }).notNull(),
+	createdAt: text().notNull().default(now),
+});
+
+export const apiKeys = sqliteTable(
+	"api_keys",
+	{
+		id: text().primaryKey(),
+		name: text().notNull(),
+		/** SHA-256 of the whole key, hex; the key itself is shown once and never stored. */
+		keyHash: text().notNull(),
+		scopes: text({ mode: "json" }).$type<string[]>().notNull(),
+		/** null: every business unit. */
+		businessUnits: text({ mode: "json" }).$type<string[] | null>(),
+		createdAt: text().notNull().default(now),
+		revokedAt: text(),
+	},
+	(t) => [uniqueIndex("api_keys_key_hash").on(t.keyHash)],
+);

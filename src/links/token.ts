@@ -1,0 +1,188 @@
+/**
+ * Signed link tokens (SPEC §4): `<kid>.<payload>.<signature>`, all base64url, where the signature is
+ * HMAC-SHA-256 over `<kid>.<payload>` with the key named by kid. The first key of
+ * LINK_SIGNING_KEYS signs, every listed key verifies, so keys rotate without breaking old links.
+ *
+ * Only Web Crypto and TextEncoder: the same module runs in the worker and in Node (senders sign
+ * links offline with it).
+ */
+import type { Channel } from "../consent/types";
+
+export type LinkSubject =
+	| { contactId: string }
+	| { externalId: string }
+	| { email: string; businessUnit: string }
+	| { phone: string; businessUnit: string };
+
+export type LinkPurpose = "manage" | "confirm";
+
+export interface LinkClaims {
+	/** manage: unsubscribe and preference links (never expire); confirm: double opt-in links. */
+	purpose: LinkPurpose;
+	subject: LinkSubject;
+	channel?: Channel;
+	topic?: string;
+	campaign?: string;
+	/** Unix seconds. */
+	issuedAt: number;
+	/** Unix seconds; confirmation links only. */
+	expiresAt?: number;
+}
+
+export type VerifyFailure = "malformed" | "unknown_key" | "bad_signature" | "expired";
+export type VerifyResult = { ok: true; claims: LinkClaims } | { ok: false; reason: VerifyFailure };
+
+export const CONFIRM_LINK_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
+
+const KID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+const MIN_SECRET_LENGTH = 16;
+
+/** Compact wire form of the claims: short keys keep links short. */
+interface Payload {
+	p: "m" | "c";
+	s: [kind: "i" | "x", value: string] | [kind: "e" | "p", value: string, businessUnit: string];
+	c?: string;
+	t?: string;
+	m?: string;
+	iat: number;
+	exp?: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function base64UrlEncode(bytes: Uint8Array): string {
+	let binary = "";
+	for (const byte of bytes) binary += String.fromCharCode(byte);
+	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function base64UrlDecode(text: string): Uint8Array | null {
+	if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
+	const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+	return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+
+/**
+ * Parses LINK_SIGNING_KEYS (`{"kid": "secret", ...}`, first key signs). Key ids must not look like
+ * integers: JavaScript orders integer-like object keys first, which would silently change the signer.
+ */
+export function parseSigningKeys(json: string | undefined): Array<{ kid: string; secret: string }> {
+	if (!json) throw new Error("LINK_SIGNING_KEYS is not set");
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(json);
+	} catch {
+		throw new Error("LINK_SIGNING_KEYS is not valid JSON");
+	}
+	if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+		throw new Error('LINK_SIGNING_KEYS must be a JSON object {"kid": "secret", ...}');
+	}
+	const keys = Object.entries(parsed).map(([kid, secret]) => {
+		if (!KID_PATTERN.test(kid)) throw new Error(`LINK_SIGNING_KEYS: key id "${kid}" must match ${KID_PATTERN}`);
+		if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
+			throw new Error(`LINK_SIGNING_KEYS: the secret of "${kid}" must be a string of ${MIN_SECRET_LENGTH}+ characters`);
+		}
+		return { kid, secret };
+	});
+	if (keys.length === 0) throw new Error("LINK_SIGNING_KEYS holds no key");
+	return keys;
+}
+
+export class LinkSigner {
+	private constructor(
+		private readonly signingKid: string,
+		private readonly keys: Map<string, CryptoKey>,
+	) {}
+
+	static async create(keys: Array<{ kid: string; secret: string }>): Promise<LinkSigner> {
+		const imported = new Map<string, CryptoKey>();
+		for (const { kid, secret } of keys) {
+			imported.set(
+				kid,
+				await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+					"sign",
+					"verify",
+				]),
+			);
+		}
+		const first = keys[0];
+		if (!first) throw new Error("LinkSigner needs at least one key");
+		return new LinkSigner(first.kid, imported);
+	}
+
+	static async fromJson(json: string | undefined): Promise<LinkSigner> {
+		return LinkSigner.create(parseSigningKeys(json));
+	}
+
+	async sign(claims: LinkClaims): Promise<string> {
+		const body = `${this.signingKid}.${base64UrlEncode(encoder.encode(JSON.stringify(toPayload(claims))))}`;
+		const key = this.keys.get(this.signingKid) as CryptoKey;
+		const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
+		return `${body}.${base64UrlEncode(signature)}`;
+	}
+
+	/** `now` in unix seconds. The signature is checked before the payload is even decoded. */
+	async verify(token: string, now: number = Math.floor(Date.now() / 1000)): Promise<VerifyResult> {
+		const parts = token.split(".");
+		if (parts.length !== 3 || token.length > 2048) return { ok: false, reason: "malformed" };
+		const [kid, payloadText, signatureText] = parts as [string, string, string];
+		const key = this.keys.get(kid);
+		if (!key) return { ok: false, reason: KID_PATTERN.test(kid) ? "unknown_key" : "malformed" };
+		const signature = base64UrlDecode(signatureText);
+		if (!signature || signature.length !== 32) return { ok: false, reason: "malformed" };
+		// crypto.subtle.verify compares in constant time.
+		const valid = await crypto.subtle.verify("HMAC", key, signature, encoder.encode(`${kid}.${payloadText}`));
+		if (!valid) return { ok: false, reason: "bad_signature" };
+		const claims = fromPayload(payloadText);
+		if (!claims) return { ok: false, reason: "malformed" };
+		if (claims.expiresAt !== undefined && claims.expiresAt <= now) return { ok: false, reason: "expired" };
+		return { ok: true, claims };
+	}
+}
+
+function toPayload(claims: LinkClaims): Payload {
+	const { subject } = claims;
+	const s: Payload["s"] =
+		"contactId" in subject
+			? ["i", subject.contactId]
+			: "externalId" in subject
+				? ["x", subject.externalId]
+				: "email" in subject
+					? ["e", subject.email, subject.businessUnit]
+					: ["p", subject.phone, subject.businessUnit];
+	const payload: Payload = { p: claims.purpose === "confirm" ? "c" : "m", s, iat: claims.issuedAt };
+	if (claims.channel) payload.c = claims.channel;
+	if (claims.topic) payload.t = claims.topic;
+	if (claims.campaign) payload.m = claims.campaign;
+	if (claims.expiresAt !== undefined) payload.exp = claims.expiresAt;
+	return payload;
+}
+
+function fromPayload(text: string): LinkClaims | null {
+	const bytes = base64UrlDecode(text);
+	if (!bytes) return null;
+	let payload: Payload;
+	try {
+		payload = JSON.parse(decoder.decode(bytes));
+	} catch {
+		return null;
+	}
+	if (typeof payload !== "object" || payload === null || !Array.isArray(payload.s)) return null;
+	if (payload.p !== "m" && payload.p !== "c") return null;
+	if (!Number.isInteger(payload.iat)) return null;
+	const [kind, value, businessUnit] = payload.s;
+	if (typeof value !== "string") return null;
+	let subject: LinkSubject;
+	if (kind === "i") subject = { contactId: value };
+	else if (kind === "x") subject = { externalId: value };
+	else if ((kind === "e" || kind === "p") && typeof businessUnit === "string") {
+		subject = kind === "e" ? { email: value, businessUnit } : { phone: value, businessUnit };
+	} else return null;
+	const claims: LinkClaims = { purpose: payload.p === "c" ? "confirm" : "manage", subject, issuedAt: payload.iat };
+	if (typeof payload.c === "string") claims.channel = payload.c as Channel;
+	if (typeof payload.t === "string") claims.topic = payload.t;
+	if (typeof payload.m === "string") claims.campaign = payload.m;
+	if (Number.isInteger(payload.exp)) claims.expiresAt = payload.exp;
+	return claims;
+}

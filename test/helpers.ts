@@ -1,0 +1,44 @@
+import { exports } from "cloudflare:workers";
+
+export const ADMIN = "test-admin-token";
+export const BASE = "https://consent.example.test";
+
+/** A name no other test uses: tests share one database and must not see each other's data. */
+export const unique = (prefix = "t") => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+export const uniqueEmail = () => `${unique("u")}@example.de`;
+export const uniquePhone = () => `+4917${String(Math.floor(Math.random() * 1e9)).padStart(9, "0")}`;
+
+/** A request through the worker's own fetch handler, as a client would send it. */
+export async function api(
+	method: string,
+	path: string,
+	options: { body?: unknown; key?: string | null; headers?: Record<string, string>; raw?: BodyInit } = {},
+): Promise<Response> {
+	const headers: Record<string, string> = { ...options.headers };
+	if (options.key !== null) headers.authorization = `Bearer ${options.key ?? ADMIN}`;
+	let body: BodyInit | undefined = options.raw;
+	if (options.body !== undefined) {
+		body = JSON.stringify(options.body);
+		headers["content-type"] ??= "application/json";
+	}
+	return exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+}
+
+export async function json<T = any>(response: Response): Promise<T> {
+	return (await response.json()) as T;
+}
+
+export async function putTopic(
+	key: string,
+	topic: { channel?: string; doubleOptIn?: boolean; businessUnit?: string; providerRefs?: Record<string, string> } = {},
+) {
+	const response = await api("PUT", `/v1/topics/${key}`, {
+		body: { name: key, channel: topic.channel ?? "email", doubleOptIn: topic.doubleOptIn ?? false, ...topic },
+	});
+	if (response.status >= 300) throw new Error(`topic ${key}: ${response.status} ${await response.text()}`);
+	return json(response);
+}
+
+export async function postEvents(subject: Record<string, unknown>, events: Array<Record<string, unknown>>, key?: string) {
+	return api("POST", "/v1/events", { body: { ...subject, events }, key });
+}
