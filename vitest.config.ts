@@ -13,7 +13,10 @@ export default defineConfig(async () => {
 					bindings: {
 						TEST_MIGRATIONS: migrations,
 						ADMIN_TOKEN: "test-admin-token",
-						LINK_SIGNING_KEYS: JSON.stringify({ t2: "test-signing-secret-two-0123456789", t1: "test-signing-secret-one-0123456789" }),
+						LINK_SIGNING_KEYS: JSON.stringify({
+							t2: "test-signing-secret-two-0123456789",
+							t1: "test-signing-secret-one-0123456789",
+						}),
 						SUPPRESSION_PEPPER: "test-pepper",
 						PUBLIC_BASE_URL: "https://consent.example.test",
 					},

@@ -20,7 +20,9 @@ const healthz = createRoute({
 	path: "/healthz",
 	tags: ["Service"],
 	summary: "Liveness",
-	responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } } },
+	responses: {
+		200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } },
+	},
 });
 
 export function createApp() {
@@ -77,7 +79,9 @@ export function createApp() {
 		c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
 	);
 
-	app.notFound((c) => problem(c, new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)));
+	app.notFound((c) =>
+		problem(c, new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)),
+	);
 	app.onError((err, c) => {
 		const known = toApiError(err);
 		if (known) return problem(c, known);

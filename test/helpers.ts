@@ -39,6 +39,10 @@ export async function putTopic(
 	return json(response);
 }
 
-export async function postEvents(subject: Record<string, unknown>, events: Array<Record<string, unknown>>, key?: string) {
+export async function postEvents(
+	subject: Record<string, unknown>,
+	events: Array<Record<string, unknown>>,
+	key?: string,
+) {
 	return api("POST", "/v1/events", { body: { ...subject, events }, key });
 }

@@ -9,7 +9,9 @@ describe("smoke", () => {
 	});
 	it("records an opt out", async () => {
 		const email = uniqueEmail();
-		const response = await api("POST", "/v1/events", { body: { email, events: [{ event: "opt out", channel: "email" }] } });
+		const response = await api("POST", "/v1/events", {
+			body: { email, events: [{ event: "opt out", channel: "email" }] },
+		});
 		const body = await json(response);
 		expect(response.status, JSON.stringify(body)).toBe(200);
 		expect(body.consent.channels.email.optedOut).toBe(true);

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { SCOPES, forgetCachedKeys, requireScope, sha256Hex } from "../http/auth";
+import { forgetCachedKeys, requireScope, SCOPES, sha256Hex } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import { base64UrlEncode } from "../links/token";
@@ -37,7 +37,10 @@ const createKey = createRoute({
 	middleware: [requireScope("admin")] as const,
 	request: { body: jsonBody(KeyInputSchema) },
 	responses: {
-		201: jsonResponse(KeySchema.extend({ key: z.string() }).openapi("NewApiKey"), "The key; store it now, it is kept only hashed"),
+		201: jsonResponse(
+			KeySchema.extend({ key: z.string() }).openapi("NewApiKey"),
+			"The key; store it now, it is kept only hashed",
+		),
 		...errorResponses,
 	},
 });
@@ -60,7 +63,14 @@ const revokeKey = createRoute({
 	description: "Takes effect at once here and within 10 seconds in every other isolate (keys are cached briefly).",
 	security: bearerSecurity,
 	middleware: [requireScope("admin")] as const,
-	request: { params: z.object({ id: z.string().uuid().openapi({ param: { name: "id", in: "path" } }) }) },
+	request: {
+		params: z.object({
+			id: z
+				.string()
+				.uuid()
+				.openapi({ param: { name: "id", in: "path" } }),
+		}),
+	},
 	responses: { 204: { description: "Revoked" }, ...errorResponses },
 });
 

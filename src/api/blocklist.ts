@@ -10,7 +10,11 @@ const params = z.object({
 		.string()
 		.min(1)
 		.max(320)
-		.openapi({ param: { name: "address", in: "path" }, example: "ann@example.de", description: "An email or an E.164 phone" }),
+		.openapi({
+			param: { name: "address", in: "path" },
+			example: "ann@example.de",
+			description: "An email or an E.164 phone",
+		}),
 });
 
 const BlockSchema = z
@@ -36,7 +40,11 @@ const putBlock = createRoute({
 	security: bearerSecurity,
 	middleware: [requireScope("contacts:write")] as const,
 	request: { params },
-	responses: { 200: jsonResponse(BlockSchema, "Already blocked"), 201: jsonResponse(BlockSchema, "Blocked"), ...errorResponses },
+	responses: {
+		200: jsonResponse(BlockSchema, "Already blocked"),
+		201: jsonResponse(BlockSchema, "Blocked"),
+		...errorResponses,
+	},
 });
 
 const getBlock = createRoute({

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { type CheckQuestion, type Recipient, checkConsent } from "../consent-check/check";
 import type { Channel, MessageKind } from "../consent/types";
+import { type CheckQuestion, checkConsent, type Recipient } from "../consent-check/check";
 import { findContact } from "../contacts/identity";
 import type { Bindings } from "../env";
 import { assertBusinessUnit, requireScope } from "../http/auth";
@@ -9,17 +9,17 @@ import { createRouter } from "../http/router";
 import { findTopic, topicAvailableIn } from "../topics/topics";
 import {
 	BusinessUnitSchema,
+	bearerSecurity,
 	ChannelSchema,
 	DecisionSchema,
 	EmailSchema,
 	ExternalIdSchema,
-	KindSchema,
-	PhoneSchema,
-	TopicKeySchema,
-	bearerSecurity,
 	errorResponses,
 	jsonBody,
 	jsonResponse,
+	KindSchema,
+	PhoneSchema,
+	TopicKeySchema,
 } from "./schemas";
 
 export const MAX_BATCH_RECIPIENTS = 10_000;
@@ -65,7 +65,10 @@ const getConsent = createRoute({
 	middleware: [requireScope("consent:read")] as const,
 	request: { query: ConsentQuerySchema },
 	responses: {
-		200: jsonResponse(DecisionSchema.extend({ contactId: z.string().nullable() }).openapi("ConsentDecision"), "The decision"),
+		200: jsonResponse(
+			DecisionSchema.extend({ contactId: z.string().nullable() }).openapi("ConsentDecision"),
+			"The decision",
+		),
 		...errorResponses,
 	},
 });

@@ -7,17 +7,17 @@ import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import {
 	BusinessUnitSchema,
+	bearerSecurity,
 	ChannelSchema,
 	ContactSchema,
 	EmailSchema,
 	ExternalIdSchema,
-	PhoneSchema,
-	TimestampSchema,
-	TopicKeySchema,
-	bearerSecurity,
 	errorResponses,
 	jsonBody,
 	jsonResponse,
+	PhoneSchema,
+	TimestampSchema,
+	TopicKeySchema,
 } from "./schemas";
 
 const EventSchema = z
@@ -27,12 +27,13 @@ const EventSchema = z
 			description:
 				"System events (any case): Opt Out, Opt In, Subscribe, Confirm Subscription, Unsubscribe, Block, Unblock, Bounce, Complaint. Any other name is a custom event, recorded only.",
 		}),
-		channel: ChannelSchema.nullable().optional().openapi({ description: "No channel on Opt Out / Opt In: all channels." }),
-		topic: TopicKeySchema.nullable().optional(),
-		properties: z
-			.record(z.string(), z.unknown())
+		channel: ChannelSchema.nullable()
 			.optional()
-			.openapi({ description: "reason and comment go to the ledger; Bounce needs type hard|soft; Opt In may set clearBounce." }),
+			.openapi({ description: "No channel on Opt Out / Opt In: all channels." }),
+		topic: TopicKeySchema.nullable().optional(),
+		properties: z.record(z.string(), z.unknown()).optional().openapi({
+			description: "reason and comment go to the ledger; Bounce needs type hard|soft; Opt In may set clearBounce.",
+		}),
 		timestamp: TimestampSchema.optional().openapi({ description: "When it happened; later than now counts as now." }),
 		idempotencyKey: z.string().min(1).max(256).nullable().optional(),
 	})
@@ -56,7 +57,10 @@ const EventsResponseSchema = ContactSchema.extend({
 	confirmations: z.array(z.object({ topic: z.string(), confirmUrl: z.string() })).openapi({
 		description: "For Subscribe to double-opt-in topics still pending: the link for the confirmation message.",
 	}),
-	duplicates: z.number().int().openapi({ description: "Events skipped because their idempotencyKey was applied before." }),
+	duplicates: z
+		.number()
+		.int()
+		.openapi({ description: "Events skipped because their idempotencyKey was applied before." }),
 }).openapi("EventsResponse");
 
 const postEvents = createRoute({
@@ -80,9 +84,10 @@ export const eventsRouter = createRouter().openapi(postEvents, async (c) => {
 		if (!contact) throw notFound("User");
 		target = { businessUnit: contact.businessUnit, contact: async () => contact };
 	} else {
-		const subject = body.email !== undefined
-			? { email: body.email, businessUnit: body.businessUnit }
-			: { phone: body.phone as string, businessUnit: body.businessUnit };
+		const subject =
+			body.email !== undefined
+				? { email: body.email, businessUnit: body.businessUnit }
+				: { phone: body.phone as string, businessUnit: body.businessUnit };
 		target = { businessUnit: body.businessUnit, contact: () => findOrCreateLead(c.env, subject) };
 	}
 	assertBusinessUnit(c.var.principal, target.businessUnit);
@@ -93,5 +98,8 @@ export const eventsRouter = createRouter().openapi(postEvents, async (c) => {
 		requestContext(c.req.raw, "api"),
 		linkBaseFor(c.env, c.req.raw),
 	);
-	return c.json({ ...toContactJson(result.contact), confirmations: result.confirmations, duplicates: result.duplicates }, 200);
+	return c.json(
+		{ ...toContactJson(result.contact), confirmations: result.confirmations, duplicates: result.duplicates },
+		200,
+	);
 });

@@ -22,9 +22,7 @@ interface LedgerRecord {
 
 /** A contact's ledger, oldest first, keyset-paginated by ledger id (SPEC §3; the GDPR access export). */
 export async function loadHistory(env: Bindings, contactId: string, cursor: string | undefined, limit: number) {
-	const { results } = await env.DB.prepare(
-		"SELECT * FROM ledger WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?",
-	)
+	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?")
 		.bind(contactId, Number(cursor ?? 0), limit + 1)
 		.all<LedgerRecord>();
 	const page = results.slice(0, limit);

@@ -7,16 +7,16 @@ import { createRouter } from "../http/router";
 import { loadHistory } from "./history";
 import {
 	BusinessUnitSchema,
+	bearerSecurity,
 	ContactSchema,
 	EmailSchema,
+	errorResponses,
 	HistoryQuerySchema,
 	HistorySchema,
-	PhoneSchema,
-	TraitsSchema,
-	bearerSecurity,
-	errorResponses,
 	jsonBody,
 	jsonResponse,
+	PhoneSchema,
+	TraitsSchema,
 } from "./schemas";
 
 const LeadUpsertSchema = z

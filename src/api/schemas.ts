@@ -52,7 +52,7 @@ export const ExternalIdSchema = z
 	.string()
 	.min(1)
 	.max(256)
-	.regex(/^[^\u0000-\u001f\u007f]+$/, "no control characters")
+	.refine((value) => !/\p{Cc}/u.test(value), "no control characters")
 	.openapi({ example: "u1" });
 
 export const TopicKeySchema = z
@@ -69,7 +69,9 @@ export const TimestampSchema = z.iso
 
 const ChannelStateSchema = z.object({ optedOut: z.boolean(), bounced: z.boolean(), changedAt: z.string() });
 const TopicStateSchema = z.object({
-	status: z.enum(TOPIC_STATUSES).openapi({ description: "Effective status: unsubscribed while the channel is opted out." }),
+	status: z
+		.enum(TOPIC_STATUSES)
+		.openapi({ description: "Effective status: unsubscribed while the channel is opted out." }),
 	channel: ChannelSchema,
 	changedAt: z.string(),
 });
@@ -133,7 +135,10 @@ export const HistorySchema = z.object({
 });
 
 export const HistoryQuerySchema = z.object({
-	cursor: z.string().regex(/^\d{1,15}$/).optional(),
+	cursor: z
+		.string()
+		.regex(/^\d{1,15}$/)
+		.optional(),
 	limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

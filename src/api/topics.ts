@@ -2,15 +2,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
-import { type TopicRecord, findTopic, topicFromRecord } from "../topics/topics";
+import { findTopic, type TopicRecord, topicFromRecord } from "../topics/topics";
 import {
 	BusinessUnitValueSchema,
-	ChannelSchema,
-	TopicKeySchema,
 	bearerSecurity,
+	ChannelSchema,
 	errorResponses,
 	jsonBody,
 	jsonResponse,
+	TopicKeySchema,
 } from "./schemas";
 
 const params = z.object({ key: TopicKeySchema.openapi({ param: { name: "key", in: "path" } }) });
@@ -21,11 +21,19 @@ const TopicInputSchema = z
 		description: z.string().max(2000).nullable().optional(),
 		channel: ChannelSchema,
 		doubleOptIn: z.boolean().default(false),
-		businessUnit: BusinessUnitValueSchema.nullable().optional().openapi({ description: "Omit for a topic of every business unit." }),
-		providerRefs: z
-			.record(z.enum(["sendgrid", "mailgun", "mailjet", "mandrill", "postmark", "ses"]), z.string().min(1).max(200))
+		businessUnit: BusinessUnitValueSchema.nullable()
 			.optional()
-			.openapi({ example: { sendgrid: "42", mailjet: "1234", ses: "Kids" }, description: "The provider's group/list id per provider." }),
+			.openapi({ description: "Omit for a topic of every business unit." }),
+		providerRefs: z
+			.partialRecord(
+				z.enum(["sendgrid", "mailgun", "mailjet", "mandrill", "postmark", "ses"]),
+				z.string().min(1).max(200),
+			)
+			.optional()
+			.openapi({
+				example: { sendgrid: "42", mailjet: "1234", ses: "Kids" },
+				description: "The provider's group/list id per provider.",
+			}),
 	})
 	.openapi("TopicInput");
 
@@ -82,7 +90,9 @@ const listTopics = createRoute({
 	middleware: [requireScope("contacts:read")] as const,
 	request: {
 		query: z.strictObject({
-			businessUnit: BusinessUnitValueSchema.optional().openapi({ description: "Only topics usable in this business unit." }),
+			businessUnit: BusinessUnitValueSchema.optional().openapi({
+				description: "Only topics usable in this business unit.",
+			}),
 		}),
 	},
 	responses: { 200: jsonResponse(z.object({ topics: z.array(TopicSchema) }), "Topics by key"), ...errorResponses },
@@ -106,7 +116,11 @@ export const topicsRouter = createRouter()
 		const input = c.req.valid("json");
 		const existing = await findTopic(c.env, key);
 		if (existing && existing.channel !== input.channel) {
-			throw new ApiError(409, "CONFLICT", `Topic "${key}" is on channel "${existing.channel}"; make a new topic instead.`);
+			throw new ApiError(
+				409,
+				"CONFLICT",
+				`Topic "${key}" is on channel "${existing.channel}"; make a new topic instead.`,
+			);
 		}
 		const row = await c.env.DB.prepare(
 			`INSERT INTO topics (key, name, description, channel, double_opt_in, business_unit, provider_refs)
@@ -129,7 +143,9 @@ export const topicsRouter = createRouter()
 		return c.json(topicFromRecord(row as TopicRecord), existing ? 200 : 201);
 	})
 	.openapi(getTopic, async (c) => {
-		const row = await c.env.DB.prepare("SELECT * FROM topics WHERE key = ?").bind(c.req.valid("param").key).first<TopicRecord>();
+		const row = await c.env.DB.prepare("SELECT * FROM topics WHERE key = ?")
+			.bind(c.req.valid("param").key)
+			.first<TopicRecord>();
 		if (!row) throw notFound("Topic");
 		return c.json(topicFromRecord(row), 200);
 	})

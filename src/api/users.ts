@@ -8,17 +8,17 @@ import { createRouter } from "../http/router";
 import { loadHistory } from "./history";
 import {
 	BusinessUnitValueSchema,
+	bearerSecurity,
 	ContactSchema,
 	EmailSchema,
 	ExternalIdSchema,
+	errorResponses,
 	HistoryQuerySchema,
 	HistorySchema,
-	PhoneSchema,
-	TraitsSchema,
-	bearerSecurity,
-	errorResponses,
 	jsonBody,
 	jsonResponse,
+	PhoneSchema,
+	TraitsSchema,
 } from "./schemas";
 
 const params = z.object({ externalId: ExternalIdSchema.openapi({ param: { name: "externalId", in: "path" } }) });

@@ -70,7 +70,11 @@ function decisionFor(row: Row | undefined, question: CheckQuestion): CheckResult
 }
 
 /** Decisions for up to 10,000 recipients, in input order, in at most three D1 statements (one round trip). */
-export async function checkConsent(env: Bindings, recipients: Recipient[], question: CheckQuestion): Promise<CheckResult[]> {
+export async function checkConsent(
+	env: Bindings,
+	recipients: Recipient[],
+	question: CheckQuestion,
+): Promise<CheckResult[]> {
 	const groups: Record<RecipientKind, { positions: number[]; values: string[] }> = {
 		externalId: { positions: [], values: [] },
 		email: { positions: [], values: [] },
@@ -85,7 +89,14 @@ export async function checkConsent(env: Bindings, recipients: Recipient[], quest
 	const kinds = (Object.keys(groups) as RecipientKind[]).filter((kind) => groups[kind].values.length > 0);
 	const answers =
 		kinds.length === 1
-			? [await statementFor(env, kinds[0] as RecipientKind, groups[kinds[0] as RecipientKind].values, question).all<Row>()]
+			? [
+					await statementFor(
+						env,
+						kinds[0] as RecipientKind,
+						groups[kinds[0] as RecipientKind].values,
+						question,
+					).all<Row>(),
+				]
 			: await env.DB.batch<Row>(kinds.map((kind) => statementFor(env, kind, groups[kind].values, question)));
 
 	const results = new Array<CheckResult>(recipients.length);

@@ -1,4 +1,4 @@
-import { type SystemEventName, SYSTEM_EVENTS } from "./types";
+import { SYSTEM_EVENTS, type SystemEventName } from "./types";
 
 export const DEFAULT_BUSINESS_UNIT = "default";
 
@@ -40,7 +40,9 @@ export function normalizeAddress(input: string): { kind: "email" | "phone"; valu
 	return value ? { kind: "phone", value } : null;
 }
 
-const systemEventsByLowerName = new Map<string, SystemEventName>(SYSTEM_EVENTS.map((name) => [name.toLowerCase(), name]));
+const systemEventsByLowerName = new Map<string, SystemEventName>(
+	SYSTEM_EVENTS.map((name) => [name.toLowerCase(), name]),
+);
 
 /** SPEC §2: system event names match ignoring case (and surrounding blanks); others are custom. */
 export function canonicalEventName(input: string): string {

@@ -1,5 +1,5 @@
-import type { Channel, ConsentEvent, TopicDefinition } from "./types";
 import type { TopicLookup } from "./reducer";
+import type { Channel, ConsentEvent, TopicDefinition } from "./types";
 
 type TopicUse = "required" | "optional" | "none";
 

@@ -35,7 +35,9 @@ export type ProfilePatch = Partial<{
 	traits: Record<string, unknown>;
 }>;
 
-export type ProfileResult = { ok: true; contact: Contact } | { ok: false; conflict: "external_id" | "identity" | "gone" };
+export type ProfileResult =
+	| { ok: true; contact: Contact }
+	| { ok: false; conflict: "external_id" | "identity" | "gone" };
 
 const textOrNull = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
 
@@ -84,7 +86,7 @@ export class ContactActor extends DurableObject<Bindings> {
 		const record = contactRead?.results[0] as ContactRecord | undefined;
 		if (!record) throw new Error(`contact ${contactId} does not exist`);
 		const contact = fromRecord(record);
-		const seen = new Set((seenRead?.results as Array<{ key: string }>).map((row) => row.key));
+		const seen = new Set(((seenRead?.results ?? []) as Array<{ key: string }>).map((row) => row.key));
 		const topicsByKey = new Map(topics.map((topic) => [topic.key, topic]));
 
 		let state: ConsentState = contact.consent;
@@ -151,7 +153,7 @@ export class ContactActor extends DurableObject<Bindings> {
 				)
 				.bind(contactId, updatedAt, JSON.stringify(keys)),
 		]);
-		const ledgerIds = (inserted?.results as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
+		const ledgerIds = ((inserted?.results ?? []) as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
 		return { contact: { ...contact, consent: state, updatedAt }, ledgerIds, duplicates };
 	}
 

@@ -12,7 +12,8 @@ export type ContactSubject =
 function lookup(subject: ContactSubject): { where: string; params: string[] } {
 	if ("contactId" in subject) return { where: "id = ?", params: [subject.contactId] };
 	if ("externalId" in subject) return { where: "external_id = ?", params: [subject.externalId] };
-	if ("email" in subject) return { where: "business_unit = ? AND email = ?", params: [subject.businessUnit, subject.email] };
+	if ("email" in subject)
+		return { where: "business_unit = ? AND email = ?", params: [subject.businessUnit, subject.email] };
 	return { where: "business_unit = ? AND phone = ?", params: [subject.businessUnit, subject.phone] };
 }
 

@@ -1,6 +1,6 @@
 import { canonicalEventName } from "../consent/normalize";
-import { resolveEvent } from "../consent/validate-event";
 import type { Channel, TopicDefinition } from "../consent/types";
+import { resolveEvent } from "../consent/validate-event";
 import { type Bindings, getConfig } from "../env";
 import { invalid } from "../http/errors";
 import { CONFIRM_LINK_LIFETIME_SECONDS } from "../links/token";

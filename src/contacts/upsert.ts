@@ -34,7 +34,12 @@ export async function upsertUser(
 ): Promise<UpsertResult> {
 	const existing = await findContact(env, { externalId });
 	if (existing) {
-		const patch: ProfilePatch = { email: input.email, phone: input.phone, businessUnit: input.businessUnit, traits: input.traits };
+		const patch: ProfilePatch = {
+			email: input.email,
+			phone: input.phone,
+			businessUnit: input.businessUnit,
+			traits: input.traits,
+		};
 		return { created: false, contact: unwrap(await actorFor(env, existing.id).updateProfile(existing.id, patch)) };
 	}
 

@@ -79,7 +79,8 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
 		const header = c.req.header("authorization") ?? "";
 		const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
 		const principal = match?.[1] ? await principalFor(match[1], c.env) : null;
-		if (!principal) throw new ApiError(401, "UNAUTHORIZED", "A valid API key is required: Authorization: Bearer <key>.");
+		if (!principal)
+			throw new ApiError(401, "UNAUTHORIZED", "A valid API key is required: Authorization: Bearer <key>.");
 		if (!principal.scopes.has(scope) && !principal.scopes.has("admin")) {
 			throw new ApiError(403, "FORBIDDEN", `This key lacks the "${scope}" scope.`);
 		}

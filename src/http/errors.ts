@@ -83,4 +83,5 @@ export function toApiError(err: unknown): ApiError | null {
 }
 
 export const notFound = (what: string) => new ApiError(404, "NOT_FOUND", `${what} not found.`);
-export const invalid = (detail: string, errors?: FieldError[]) => new ApiError(400, "VALIDATION_FAILED", detail, errors);
+export const invalid = (detail: string, errors?: FieldError[]) =>
+	new ApiError(400, "VALIDATION_FAILED", detail, errors);
