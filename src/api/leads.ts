@@ -9,6 +9,7 @@ import {
 	BusinessUnitSchema,
 	bearerSecurity,
 	ContactSchema,
+	conflictResponse,
 	EmailSchema,
 	errorResponses,
 	HistoryQuerySchema,
@@ -29,7 +30,7 @@ const LeadUpsertSchema = z
 	.openapi("LeadUpsert");
 
 const leadQuery = z.strictObject({ email: EmailSchema, businessUnit: BusinessUnitSchema });
-const mismatchResponse = { description: "The lead has become a user", content: errorResponses[404].content };
+const mismatchResponse = conflictResponse("EXTERNAL_IDS_MISMATCH: the lead has become a user");
 
 const putLead = createRoute({
 	method: "put",

@@ -67,7 +67,13 @@ export const TimestampSchema = z.iso
 	.transform((value) => new Date(value).toISOString())
 	.openapi({ type: "string", format: "date-time" });
 
-const ChannelStateSchema = z.object({ optedOut: z.boolean(), bounced: z.boolean(), changedAt: z.string() });
+const ChannelStateSchema = z.object({
+	optedOut: z.boolean(),
+	bounced: z.boolean(),
+	changedAt: z.string().openapi({ description: "The latest of optedOutAt and bouncedAt." }),
+	optedOutAt: z.string().nullable().openapi({ description: "When the opt-out preference was last set." }),
+	bouncedAt: z.string().nullable(),
+});
 const TopicStateSchema = z.object({
 	status: z
 		.enum(TOPIC_STATUSES)
@@ -143,6 +149,8 @@ export const HistoryQuerySchema = z.object({
 });
 
 const problemContent = { "application/problem+json": { schema: ProblemSchema } };
+export const conflictResponse = (description: string) => ({ description, content: problemContent });
+
 /** The error answers every authenticated route can give. */
 export const errorResponses = {
 	400: { description: "Invalid input", content: problemContent },

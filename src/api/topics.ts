@@ -7,6 +7,7 @@ import {
 	BusinessUnitValueSchema,
 	bearerSecurity,
 	ChannelSchema,
+	conflictResponse,
 	errorResponses,
 	jsonBody,
 	jsonResponse,
@@ -65,7 +66,7 @@ const putTopic = createRoute({
 	responses: {
 		200: jsonResponse(TopicSchema, "Replaced"),
 		201: jsonResponse(TopicSchema, "Created"),
-		409: { description: "Channel change", content: errorResponses[400].content },
+		409: conflictResponse("CONFLICT: the topic exists on another channel"),
 		...errorResponses,
 	},
 });

@@ -10,6 +10,7 @@ import {
 	BusinessUnitValueSchema,
 	bearerSecurity,
 	ContactSchema,
+	conflictResponse,
 	EmailSchema,
 	ExternalIdSchema,
 	errorResponses,
@@ -45,7 +46,9 @@ const putUser = createRoute({
 	responses: {
 		200: jsonResponse(ContactSchema, "Updated"),
 		201: jsonResponse(ContactSchema, "Created (new contact, or a lead that became this user)"),
-		409: errorResponses[404],
+		409: conflictResponse(
+			"EXTERNAL_IDS_MISMATCH: the email or phone belongs to another user; CONFLICT: to another contact",
+		),
 		...errorResponses,
 	},
 });

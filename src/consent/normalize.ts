@@ -15,9 +15,13 @@ export function normalizeEmail(input: string): string | null {
 	return email;
 }
 
-/** E.164 (`+4917612345678`); spaces, dots, dashes, brackets and a leading 00 are accepted. */
+/** E.164 (`+4917612345678`); spaces, dots, dashes, brackets, a "(0)" after the country code and a leading 00 are accepted. */
 export function normalizePhone(input: string): string | null {
-	let phone = input.trim().replace(/[\s().-]/g, "");
+	// "+49 (0)176 …" writes the national trunk 0 next to the country code; E.164 drops it.
+	let phone = input
+		.trim()
+		.replace(/^(\+\d{1,3})\s*\(0\)/, "$1")
+		.replace(/[\s().-]/g, "");
 	if (phone.startsWith("00")) phone = `+${phone.slice(2)}`;
 	return /^\+[1-9]\d{6,14}$/.test(phone) ? phone : null;
 }

@@ -18,9 +18,11 @@ export type TopicLookup = (key: string) => TopicDefinition | undefined;
  * Every accepted event yields an effect (and so a ledger row), with an empty `changes` list when
  * it changed nothing: the ledger is the proof of what arrived, stats count only real changes.
  *
- * Out-of-order delivery (ESPs retry for a day) must never re-grant what a later event took away:
- * a granting change (opt in, subscribe, confirm, clear bounce) older than the field's last change
- * is skipped. Restricting changes always apply: sending less is the safe side.
+ * Out-of-order delivery (ESPs retry for a day): preferences (a channel's opt-out, a topic's status)
+ * follow the newest event by occurrence time. An event older than the preference's last setting is
+ * skipped, so a stale unsubscribe cannot undo a later re-subscribe, nor a stale opt-in a later
+ * opt-out; an event restating the current value with a newer time refreshes that time. Facts
+ * (bounces, blocks) apply in arrival order.
  */
 export function applyEvent(
 	state: ConsentState,
@@ -33,20 +35,43 @@ export function applyEvent(
 		topics: { ...state.topics },
 	};
 	const changes: FieldChange[] = [];
+	let refreshed = false;
 	const at = event.occurredAt;
 
-	const setChannel = (channel: Channel, field: "optedOut" | "bounced", value: boolean, granting: boolean) => {
-		const current: ChannelState = next.channels[channel] ?? { optedOut: false, bounced: false, changedAt: at };
-		if (current[field] === value) return;
-		if (granting && next.channels[channel] && at < current.changedAt) return;
-		next.channels[channel] = { ...current, [field]: value, changedAt: at };
-		changes.push({ field: `channels.${channel}.${field}`, from: current[field], to: value });
+	const channelOf = (channel: Channel): ChannelState =>
+		next.channels[channel] ?? { optedOut: false, bounced: false, changedAt: at, optedOutAt: null, bouncedAt: null };
+
+	const setOptedOut = (channel: Channel, optedOut: boolean) => {
+		const current = channelOf(channel);
+		if (current.optedOutAt !== null && at < current.optedOutAt) return;
+		if (current.optedOut === optedOut) {
+			if (current.optedOutAt !== null && at > current.optedOutAt) {
+				next.channels[channel] = { ...current, optedOutAt: at, changedAt: latest(current.changedAt, at) };
+				refreshed = true;
+			}
+			return;
+		}
+		next.channels[channel] = { ...current, optedOut, optedOutAt: at, changedAt: latest(current.changedAt, at) };
+		changes.push({ field: `channels.${channel}.optedOut`, from: current.optedOut, to: optedOut });
 	};
 
-	const setTopic = (topic: TopicDefinition, status: TopicStatus, granting: boolean) => {
+	const setBounced = (channel: Channel, bounced: boolean) => {
+		const current = channelOf(channel);
+		if (current.bounced === bounced) return;
+		next.channels[channel] = { ...current, bounced, bouncedAt: at, changedAt: latest(current.changedAt, at) };
+		changes.push({ field: `channels.${channel}.bounced`, from: current.bounced, to: bounced });
+	};
+
+	const setTopic = (topic: TopicDefinition, status: TopicStatus) => {
 		const current = next.topics[topic.key];
-		if (current?.status === status) return;
-		if (granting && current && at < current.changedAt) return;
+		if (current && at < current.changedAt) return;
+		if (current?.status === status) {
+			if (at > current.changedAt) {
+				next.topics[topic.key] = { ...current, changedAt: at };
+				refreshed = true;
+			}
+			return;
+		}
 		next.topics[topic.key] = { status, channel: topic.channel, changedAt: at };
 		changes.push({ field: `topics.${topic.key}.status`, from: current?.status ?? null, to: status });
 	};
@@ -55,25 +80,25 @@ export function applyEvent(
 
 	switch (event.event) {
 		case "Opt Out":
-			for (const channel of channelsOf(event.channel)) setChannel(channel, "optedOut", true, false);
+			for (const channel of channelsOf(event.channel)) setOptedOut(channel, true);
 			break;
 		case "Complaint":
-			setChannel(event.channel ?? "email", "optedOut", true, false);
+			setOptedOut(event.channel ?? "email", true);
 			break;
 		case "Opt In":
 			for (const channel of channelsOf(event.channel)) {
-				setChannel(channel, "optedOut", false, true);
-				if (event.properties.clearBounce === true) setChannel(channel, "bounced", false, true);
+				setOptedOut(channel, false);
+				if (event.properties.clearBounce === true) setBounced(channel, false);
 			}
 			break;
 		case "Bounce":
-			if (event.properties.type === "hard") setChannel(event.channel ?? "email", "bounced", true, false);
+			if (event.properties.type === "hard") setBounced(event.channel ?? "email", true);
 			break;
 		case "Subscribe": {
 			const topic = requireTopic(event, topicOf);
 			// A confirmed subscription is not sent back to pending by a repeated sign-up.
 			if (topic.doubleOptIn && next.topics[topic.key]?.status === "subscribed") break;
-			setTopic(topic, topic.doubleOptIn ? "pending" : "subscribed", true);
+			setTopic(topic, topic.doubleOptIn ? "pending" : "subscribed");
 			break;
 		}
 		case "Confirm Subscription": {
@@ -84,13 +109,13 @@ export function applyEvent(
 						.map(([key]) => topicOf(key))
 						.filter((topic): topic is TopicDefinition => topic !== undefined);
 			for (const topic of confirmed) {
-				setTopic(topic, "subscribed", true);
-				setChannel(topic.channel, "optedOut", false, true);
+				setTopic(topic, "subscribed");
+				setOptedOut(topic.channel, false);
 			}
 			break;
 		}
 		case "Unsubscribe":
-			setTopic(requireTopic(event, topicOf), "unsubscribed", false);
+			setTopic(requireTopic(event, topicOf), "unsubscribed");
 			break;
 		case "Block":
 		case "Unblock": {
@@ -107,9 +132,13 @@ export function applyEvent(
 	}
 
 	return {
-		state: changes.length > 0 ? next : state,
+		state: changes.length > 0 || refreshed ? next : state,
 		effect: { event: event.event, channel: event.channel, topic: event.topic, changes },
 	};
+}
+
+function latest(a: string, b: string): string {
+	return a > b ? a : b;
 }
 
 function requireTopic(event: ConsentEvent, topicOf: TopicLookup): TopicDefinition {

@@ -23,7 +23,12 @@ export type Source = (typeof SOURCES)[number] | `webhook:${string}`;
 export interface ChannelState {
 	optedOut: boolean;
 	bounced: boolean;
+	/** The latest of optedOutAt and bouncedAt. */
 	changedAt: string;
+	/** When the opt-out preference was last set (null: never); late events are judged against it. */
+	optedOutAt: string | null;
+	/** When the bounce flag last changed (null: never). */
+	bouncedAt: string | null;
 }
 
 export interface TopicState {

@@ -123,7 +123,7 @@ export class ContactActor extends DurableObject<Bindings> {
 
 		// State, ledger rows and idempotency keys land in one batch (one transaction): all or nothing.
 		// Rows travel as one JSON parameter because D1 binds at most 100 parameters per statement.
-		const updatedAt = context.receivedAt;
+		const updatedAt = new Date().toISOString();
 		const [, inserted] = await db.batch([
 			db
 				.prepare("UPDATE contacts SET consent = ?, updated_at = ? WHERE id = ?")

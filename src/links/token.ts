@@ -130,7 +130,9 @@ export class LinkSigner {
 		const key = this.keys.get(kid);
 		if (!key) return { ok: false, reason: KID_PATTERN.test(kid) ? "unknown_key" : "malformed" };
 		const signature = base64UrlDecode(signatureText);
-		if (signature?.length !== 32) return { ok: false, reason: "malformed" };
+		// The last of 43 characters has 2 unused bits that atob ignores: only the canonical spelling counts.
+		if (signature?.length !== 32 || base64UrlEncode(signature) !== signatureText)
+			return { ok: false, reason: "malformed" };
 		// crypto.subtle.verify compares in constant time.
 		const valid = await crypto.subtle.verify("HMAC", key, signature, encoder.encode(`${kid}.${payloadText}`));
 		if (!valid) return { ok: false, reason: "bad_signature" };

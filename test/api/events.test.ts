@@ -35,6 +35,8 @@ describe("POST /v1/events", () => {
 			optedOut: true,
 			bounced: false,
 			changedAt: "2026-01-02T02:04:05.000Z",
+			optedOutAt: "2026-01-02T02:04:05.000Z",
+			bouncedAt: null,
 		});
 
 		const [row] = await historyOf(email, "de");
@@ -158,6 +160,19 @@ describe("POST /v1/events", () => {
 		);
 		expect(second.duplicates).toBe(1);
 		expect(await historyOf(email)).toHaveLength(1);
+	});
+
+	it("lets a stale unsubscribe, delivered late, not undo a later re-subscribe", async () => {
+		const email = uniqueEmail();
+		await postEvents({ email }, [{ event: "Opt Out", channel: "email", timestamp: "2026-03-01T10:00:00Z" }]);
+		await postEvents({ email }, [{ event: "Opt In", channel: "email", timestamp: "2026-03-01T12:00:00Z" }]);
+		// An ESP retries a day-old delivery of an unsubscribe from before the opt in.
+		const late = await json(
+			await postEvents({ email }, [{ event: "Opt Out", channel: "email", timestamp: "2026-03-01T11:00:00Z" }]),
+		);
+		expect(late.consent.channels.email.optedOut).toBe(false);
+		const rows = await historyOf(email);
+		expect(rows.map((r: { changed: boolean }) => r.changed)).toEqual([true, true, false]);
 	});
 
 	it("records custom events without changing consent", async () => {
