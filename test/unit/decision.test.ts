@@ -15,7 +15,13 @@ const newsletter: TopicDefinition = {
 };
 const kids: TopicDefinition = { ...newsletter, key: "kids", name: "Kids", doubleOptIn: true };
 
-const channel = (optedOut: boolean, bounced: boolean): ChannelState => ({ optedOut, bounced, changedAt: AT });
+const channel = (optedOut: boolean, bounced: boolean): ChannelState => ({
+	optedOut,
+	bounced,
+	changedAt: AT,
+	optedOutAt: AT,
+	bouncedAt: bounced ? AT : null,
+});
 const topic = (status: TopicState["status"]): TopicState => ({ status, channel: "email", changedAt: AT });
 
 function state(fields: Partial<ConsentState> = {}): ConsentState {
