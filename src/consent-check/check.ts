@@ -25,12 +25,14 @@ interface Row {
 	address_blocked: number;
 }
 
-const JOIN_BY_KIND = {
-	externalId: "c.external_id = r.value",
-	email: "c.business_unit = ?2 AND c.email = r.value",
-	phone: "c.business_unit = ?2 AND c.phone = r.value",
+/** How each recipient kind finds its contact, and which addresses the blocklist probe needs. */
+const BY_KIND = {
+	externalId: { join: "c.external_id = r.value", addresses: "c.email, c.phone" },
+	// The recipient's own address equals the contact's email (or phone): probe it and the other one.
+	email: { join: "c.business_unit = ?2 AND c.email = r.value", addresses: "r.value, c.phone" },
+	phone: { join: "c.business_unit = ?2 AND c.phone = r.value", addresses: "r.value, c.email" },
 } as const;
-type RecipientKind = keyof typeof JOIN_BY_KIND;
+type RecipientKind = keyof typeof BY_KIND;
 
 /**
  * One statement per recipient kind, whatever the count: recipients travel as one JSON array
@@ -38,11 +40,11 @@ type RecipientKind = keyof typeof JOIN_BY_KIND;
  * and the bare-address blocklist is checked by primary key in the same statement.
  */
 function statementFor(env: Bindings, kind: RecipientKind, values: string[], question: CheckQuestion) {
-	const address = kind === "externalId" ? "NULL" : "r.value";
+	const { join, addresses } = BY_KIND[kind];
 	return env.DB.prepare(
 		`SELECT r.key AS i, c.id, c.consent ->> '$.blocked' AS blocked, c.consent -> ?3 AS ch, c.consent -> ?4 AS tp,
-		   EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${address}, c.email, c.phone)) AS address_blocked
-		 FROM json_each(?1) r LEFT JOIN contacts c ON ${JOIN_BY_KIND[kind]}`,
+		   EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${addresses})) AS address_blocked
+		 FROM json_each(?1) r LEFT JOIN contacts c ON ${join}`,
 	).bind(
 		JSON.stringify(values),
 		question.businessUnit,

@@ -29,12 +29,17 @@ export async function sha256Hex(text: string): Promise<string> {
 	return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+// Digests of expected secrets, made once per isolate: only the presented secret is hashed per request.
+const expectedDigests = new Map<string, Promise<ArrayBuffer>>();
+
 /** Compares two secrets in constant time (hashing first makes the lengths equal). */
 export async function secretsEqual(given: string, expected: string): Promise<boolean> {
-	const [a, b] = await Promise.all([
-		crypto.subtle.digest("SHA-256", encoder.encode(given)),
-		crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-	]);
+	let expectedDigest = expectedDigests.get(expected);
+	if (!expectedDigest) {
+		expectedDigest = crypto.subtle.digest("SHA-256", encoder.encode(expected));
+		expectedDigests.set(expected, expectedDigest);
+	}
+	const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(given)), expectedDigest]);
 	return crypto.subtle.timingSafeEqual(a, b);
 }
 

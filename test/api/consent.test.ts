@@ -89,6 +89,23 @@ describe("GET /v1/consent", () => {
 		expect((await api("PUT", "/v1/blocklist/not-an-address")).status).toBe(400);
 	});
 
+	it("finds a blocked address whichever way the recipient is named", async () => {
+		const id = unique("user");
+		const email = uniqueEmail();
+		const phone = uniquePhone();
+		await api("PUT", `/v1/users/${id}`, { body: { email, phone } });
+		await api("PUT", `/v1/blocklist/${encodeURIComponent(phone)}`);
+		// The phone is blocked: the contact is blocked when named by externalId or by its email too.
+		expect(await check({ externalId: id, channel: "email" })).toMatchObject({ reason: "blocked" });
+		expect(await check({ email, channel: "email" })).toMatchObject({ reason: "blocked" });
+		const batch = await json(
+			await api("POST", "/v1/consent/check", {
+				body: { channel: "email", recipients: [{ externalId: id }, { email }, { phone }, { email: uniqueEmail() }] },
+			}),
+		);
+		expect(batch.results.map((r: { reason: string }) => r.reason)).toEqual(["blocked", "blocked", "blocked", "ok"]);
+	});
+
 	it("rejects an unknown topic, a topic of another channel and a missing channel", async () => {
 		const smsTopic = unique("sms");
 		await putTopic(smsTopic, { channel: "sms" });
