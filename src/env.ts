@@ -13,7 +13,20 @@ export interface Config {
 	listUnsubscribeMailto: string | null;
 	espUnsubscribePolicy: EspUnsubscribePolicy;
 	signupAllowedOrigins: string[];
+	/** Business unit → page locale, from BUSINESS_UNIT_LOCALES. */
+	businessUnitLocales: Record<string, string>;
 	linkSigner: Promise<LinkSigner>;
+}
+
+function parseLocales(json: string | null): Record<string, string> {
+	if (!json) return {};
+	try {
+		const parsed = JSON.parse(json);
+		return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed : {};
+	} catch {
+		console.error("BUSINESS_UNIT_LOCALES is not a JSON object; pages fall back to Accept-Language");
+		return {};
+	}
 }
 
 const configs = new WeakMap<object, Config>();
@@ -32,6 +45,7 @@ export function getConfig(env: Bindings): Config {
 				.split(",")
 				.map((origin) => origin.trim())
 				.filter(Boolean),
+			businessUnitLocales: parseLocales(blankToNull(env.BUSINESS_UNIT_LOCALES)),
 			linkSigner: LinkSigner.fromJson(blankToNull(env.LINK_SIGNING_KEYS) ?? undefined),
 		};
 		// A bad LINK_SIGNING_KEYS must not become an unhandled rejection; it surfaces where links are made.

@@ -1,0 +1,180 @@
+// Bench-only entry (bench/wrangler.bench.toml): the service exactly as src/index.ts exports it, plus
+// /__bench/* routes that only `npm run bench` calls. Never deployed; not part of the service's API.
+import { checkConsent } from "../src/consent-check/check";
+import type { Bindings } from "../src/env";
+import service from "../src/index";
+
+// Every named export of the service (ContactActor, and whatever is added later).
+export * from "../src/index";
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+	new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+/** Stamped into every seeded row; the bench computes the expected decisions from the same rules. */
+const CHANGED_AT = "2026-01-01T00:00:00.000Z";
+
+/*
+ * Synthetic contacts n = from..to in one INSERT … SELECT over a recursive CTE (no row travels over
+ * the binding). Keys are zero-padded so every index is appended to in order. The consent mix, by n:
+ * blocked n%100=11; email opted out n%5=0, else bounced n%50=7, else no email state n%3=2, else
+ * subscribed; topic "newsletter" subscribed n%4=1, unsubscribed n%20=2, pending n%20=6.
+ * Bare addresses nobodyNNNNNNNN@example.com with n%100=0 go on the blocklist.
+ */
+const SEED_CONTACTS = `
+INSERT INTO contacts (id, external_id, email, business_unit, phone, traits, consent, created_at, updated_at)
+WITH RECURSIVE seq(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?2)
+SELECT printf('bench-%08d', n),
+	CASE WHEN n % 2 = 0 THEN printf('ext-%08d', n) END,
+	printf('user%08d@example.com', n),
+	?3,
+	CASE WHEN n % 10 = 1 THEN printf('+4915%08d', n) END,
+	'{}',
+	printf('{"blocked":%s,"channels":{%s},"topics":{%s}}',
+		CASE WHEN n % 100 = 11 THEN 'true' ELSE 'false' END,
+		CASE
+			WHEN n % 5 = 0 THEN '"email":{"optedOut":true,"bounced":false,"changedAt":"${CHANGED_AT}","optedOutAt":"${CHANGED_AT}","bouncedAt":null}'
+			WHEN n % 50 = 7 THEN '"email":{"optedOut":false,"bounced":true,"changedAt":"${CHANGED_AT}","optedOutAt":null,"bouncedAt":"${CHANGED_AT}"}'
+			WHEN n % 3 = 2 THEN ''
+			ELSE '"email":{"optedOut":false,"bounced":false,"changedAt":"${CHANGED_AT}","optedOutAt":"${CHANGED_AT}","bouncedAt":null}'
+		END,
+		CASE
+			WHEN n % 4 = 1 THEN '"newsletter":{"status":"subscribed","channel":"email","changedAt":"${CHANGED_AT}"}'
+			WHEN n % 20 = 2 THEN '"newsletter":{"status":"unsubscribed","channel":"email","changedAt":"${CHANGED_AT}"}'
+			WHEN n % 20 = 6 THEN '"newsletter":{"status":"pending","channel":"email","changedAt":"${CHANGED_AT}"}'
+			ELSE ''
+		END),
+	'${CHANGED_AT}', '${CHANGED_AT}'
+FROM seq`;
+
+const SEED_BLOCKLIST = `
+INSERT INTO blocklist (address, kind, created_at)
+WITH RECURSIVE seq(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?2)
+SELECT printf('nobody%08d@example.com', n), 'email', '${CHANGED_AT}' FROM seq WHERE n % 100 = 0`;
+
+/** The batch check's lookup for email recipients, as one plain statement and nothing else. */
+const RAW_CHECK = `SELECT r.key AS i, c.id, c.consent
+FROM json_each(?1) r LEFT JOIN contacts c ON c.business_unit = ?2 AND c.email = r.value`;
+
+let bootId: string | undefined;
+
+/** A D1 binding that adds up `meta.duration` of every statement run through it. */
+function timedD1(db: D1Database, timing: { sqlMs: number }): D1Database {
+	const inner = Symbol("inner");
+	type Wrapped = D1PreparedStatement & { [inner]: D1PreparedStatement };
+	const record = <T extends D1Result>(result: T) => {
+		timing.sqlMs += result.meta.duration;
+		return result;
+	};
+	const wrap = (statement: D1PreparedStatement): Wrapped =>
+		({
+			[inner]: statement,
+			bind: (...values: unknown[]) => wrap(statement.bind(...values)),
+			all: () => statement.all().then(record),
+			run: () => statement.run().then(record),
+			first: (column?: string) => (column === undefined ? statement.first() : statement.first(column)),
+			raw: () => statement.raw(),
+		}) as unknown as Wrapped;
+	return {
+		prepare: (query: string) => wrap(db.prepare(query)),
+		batch: (statements: D1PreparedStatement[]) =>
+			db.batch(statements.map((statement) => (statement as Wrapped)[inner])).then((results) => results.map(record)),
+		exec: (query: string) => db.exec(query),
+		withSession: () => {
+			throw new Error("not used by checkConsent");
+		},
+		dump: () => db.dump(),
+	} as unknown as D1Database;
+}
+
+async function benchRoute(request: Request, env: Bindings): Promise<Response> {
+	if (request.headers.get("authorization") !== `Bearer ${env.ADMIN_TOKEN}`) return json({ error: "unauthorized" }, 401);
+	const path = new URL(request.url).pathname;
+	const body = await request.text();
+	const input = (body ? JSON.parse(body) : {}) as Record<string, any>;
+
+	if (path === "/__bench/seed") {
+		const from = Number(input.from);
+		const to = Number(input.to);
+		if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < from) {
+			return json({ error: "from and to: integers, 1 <= from <= to" }, 400);
+		}
+		const started = Date.now();
+		const [contacts, blocklist] = await env.DB.batch([
+			env.DB.prepare(SEED_CONTACTS).bind(from, to, input.businessUnit ?? "default"),
+			env.DB.prepare(SEED_BLOCKLIST).bind(from, to),
+		]);
+		return json({ contacts: contacts?.meta.changes, blocklist: blocklist?.meta.changes, ms: Date.now() - started });
+	}
+
+	if (path === "/__bench/raw-check") {
+		const result = await env.DB.prepare(RAW_CHECK)
+			.bind(JSON.stringify(input.emails), input.businessUnit ?? "default")
+			.all();
+		return json({ rows: result.results }, 200, { "x-sql-ms": String(result.meta.duration) });
+	}
+
+	// The single check's lookup as one plain statement: the floor for a D1-backed GET.
+	if (path === "/__bench/raw-lookup") {
+		const query = new URL(request.url).searchParams;
+		const row = await env.DB.prepare("SELECT id, consent FROM contacts WHERE business_unit = ?1 AND email = ?2")
+			.bind(query.get("businessUnit") ?? "default", query.get("email"))
+			.first();
+		return json({ row });
+	}
+
+	// Diagnostics: the service's checkConsent() without the HTTP layer, with the SQL time D1 reports
+	// for the statements it runs, to split the API's cost into HTTP/validation, SQL and the rest.
+	if (path === "/__bench/direct-check") {
+		const timing = { sqlMs: 0 };
+		const results = await checkConsent(
+			{ ...env, DB: timedD1(env.DB, timing) },
+			(input.emails as string[]).map((email) => ({ email })),
+			{ channel: "email", topic: null, kind: "marketing", businessUnit: input.businessUnit ?? "default" },
+		);
+		let allowedCount = 0;
+		for (const result of results) if (result.allowed) allowedCount++;
+		return json({ results: results.map(({ allowed, reason }) => ({ allowed, reason })), allowedCount }, 200, {
+			"x-sql-ms": String(timing.sqlMs),
+		});
+	}
+
+	// Whether the isolate was restarted (e.g. a reload after a file change) between two calls.
+	if (path === "/__bench/boot") {
+		bootId ??= crypto.randomUUID();
+		return json({ bootId });
+	}
+
+	// Ad-hoc investigation: any statement with its D1-reported time, row count and query plan.
+	if (path === "/__bench/sql") {
+		const params = (input.params as unknown[]) ?? [];
+		const result = await env.DB.prepare(String(input.sql))
+			.bind(...params)
+			.all();
+		const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${String(input.sql)}`)
+			.bind(...params)
+			.all();
+		return json({
+			sqlMs: result.meta.duration,
+			rows: result.results.length,
+			plan: plan.results.map((row) => row.detail),
+		});
+	}
+
+	if (path === "/__bench/count") {
+		const row = await env.DB.prepare(
+			"SELECT (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM blocklist) AS blocklist",
+		).first();
+		return json(row);
+	}
+
+	return json({ error: "no such bench route" }, 404);
+}
+
+export default {
+	...service,
+	fetch(request, env, ctx) {
+		// A substring test, not a URL parse, so the service's own routes pay (almost) nothing for this wrapper.
+		if (request.url.includes("/__bench/")) return benchRoute(request, env);
+		return service.fetch(request, env, ctx);
+	},
+} satisfies ExportedHandler<Bindings>;
