@@ -19,6 +19,7 @@ export default defineConfig(async () => {
 						}),
 						SUPPRESSION_PEPPER: "test-pepper",
 						PUBLIC_BASE_URL: "https://consent.example.test",
+						SIGNUP_ALLOWED_ORIGINS: "https://shop.example, https://www.shop.example",
 					},
 				},
 			}),

@@ -12,6 +12,8 @@ import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
 import { renderDocs } from "./pages/docs";
 import { APP_CSS } from "./pages/styles";
+import { pagesRouter } from "./public/pages";
+import { signupRouter } from "./public/signup";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -58,6 +60,8 @@ export function createApp() {
 	app.route("/", topicsRouter);
 	app.route("/", blocklistRouter);
 	app.route("/", apiKeysRouter);
+	app.route("/", pagesRouter);
+	app.route("/", signupRouter);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
 		type: "http",

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Bindings } from "./env";
 
 export { ContactActor } from "./contacts/contact-actor";
+export { RateLimiter } from "./public/rate-limiter";
 
 const app = createApp();
 

@@ -33,5 +33,14 @@ button, .button { display: inline-block; font: inherit; font-weight: 600; paddin
 button.secondary, .button.secondary { background: #fff; color: #0a3069; }
 .actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+fieldset.group { border: 1px solid var(--line); border-radius: 8px; padding: .5rem 1rem .75rem; margin: 1rem 0; }
+fieldset.group legend { padding: 0 .35rem; margin-bottom: 0; font-size: 1.05rem; }
+.desc { display: block; color: var(--muted); font-size: .875rem; }
+.choice.stop { border-top: 1px solid var(--line); margin-top: .35rem; padding-top: .75rem; }
+.notice.success { border-left-color: #1a7f37; }
+.notice p { margin: .25rem 0; }
+button:hover, .button:hover { background: #0a3069; }
+button.secondary:hover, .button.secondary:hover { background: var(--soft); }
+input[type=checkbox]:focus-visible, input[type=radio]:focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }
 @media (max-width: 30rem) { main { padding: 1rem .75rem 3rem; } .actions > * { width: 100%; text-align: center; } }
 `;
