@@ -26,7 +26,8 @@ export default defineConfig(async () => {
 		],
 		test: {
 			include: ["test/**/*.test.ts"],
-			exclude: ["test/e2e/**"],
+			// test/node runs in Node (vitest.node.config.ts), test/e2e in browsers.
+			exclude: ["test/e2e/**", "test/node/**"],
 			setupFiles: ["./test/setup.ts"],
 			testTimeout: 30_000,
 		},

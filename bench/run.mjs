@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --suite consent] [-- --runtime wrangler-dev] [-- --strict] [-- --out f.md]`
-// Bundles the bench worker once (bench/wrangler.bench.toml, entry bench/bench-worker.ts), then for
-// each runtime starts it on a free 127.0.0.1 port with an empty state in bench/.data/state, runs
-// the suites' measurements against it, and always stops it.
+// Runs the Node-only suites first (no worker), then bundles the bench worker once
+// (bench/wrangler.bench.toml, entry bench/bench-worker.ts) and for each runtime starts it on a free
+// 127.0.0.1 port with an empty state in bench/.data/state, runs the other suites' measurements
+// against it, and always stops it.
 // Then renders one markdown report (bench/results/latest.md for full runs, and stdout).
 // Figures are ratios measured side by side in one run, never absolute-time assertions.
 import { dirname, join, relative, resolve } from "node:path";
@@ -18,9 +19,12 @@ const root = join(benchDir, "..");
 /**
  * Suites in run order. Each module exports `name`, `title`, `measure(ctx)` → data (against one
  * running worker) and `render(runs)` → { title, sections, aimsMissed } over one run per runtime.
+ * A suite exporting `needsWorker = false` runs once, in this Node process, before any worker starts
+ * (its ctx has `options`, `log` and `root` only), and renders one run labelled with Node's version.
  */
 const SUITES = {
 	consent: () => import("./suites/consent.mjs"),
+	signing: () => import("./suites/signing.mjs"),
 };
 
 /** How the worker is started; the first is the primary one (`wrangler dev`, as developers run it). */
@@ -47,6 +51,7 @@ if (args.help) {
 	console.log(`npm run bench -- [options]
   --quick         smaller sizes and shorter runs, to try changes (report to stdout only unless --out)
   --suite NAME    run only this suite (repeatable): ${Object.keys(SUITES).join(", ")}
+                  (signing needs no worker: --suite signing alone takes about 20 s)
   --runtime NAME  run only this runtime (repeatable): ${Object.keys(RUNTIMES).join(", ")}
   --keep-data     reuse bench/.data instead of starting from an empty database (one runtime only)
   --strict        exit 1 when an aim is missed
@@ -120,9 +125,21 @@ function targetFor(worker) {
 	};
 }
 
+const nodeSuites = suites.filter((name) => modules[name].needsWorker === false);
+const workerSuites = suites.filter((name) => modules[name].needsWorker !== false);
+
 try {
-	const entry = buildWorker({ root, config, outDir: join(dataDir, "build"), log });
-	for (const runtime of runtimes) {
+	for (const name of nodeSuites) {
+		log(`suite ${name}: ${modules[name].title} (Node ${process.version}, no worker)`);
+		const ctx = { options: { quick: args.quick }, log, root };
+		runsBySuite[name].push({
+			runtime: "node",
+			label: `Node ${process.version}`,
+			data: await modules[name].measure(ctx),
+		});
+	}
+	const entry = workerSuites.length > 0 ? buildWorker({ root, config, outDir: join(dataDir, "build"), log }) : null;
+	for (const runtime of workerSuites.length > 0 ? runtimes : []) {
 		log(`runtime ${runtime} (${RUNTIMES[runtime]})`);
 		const start = async (name) => {
 			const worker = await startServer({
@@ -145,7 +162,7 @@ try {
 			startWorker: async (name) => targetFor(await start(name)),
 		};
 		const bootBefore = (await ctx.post("/__bench/boot", {})).json.bootId;
-		for (const name of suites) {
+		for (const name of workerSuites) {
 			log(`suite ${name}: ${modules[name].title}`);
 			runsBySuite[name].push({ runtime, label: RUNTIMES[runtime], data: await modules[name].measure(ctx) });
 		}
@@ -185,7 +202,8 @@ if (process.exitCode !== 1) {
 			"The load generator (Node) runs on the same cores as workerd, so absolute throughput is lower than the worker alone could do; it costs the same for both sides of a ratio.",
 			"Batch check: `API/raw` is what the service adds on top of the bare SQL lookup (HTTP parsing, auth, validation of 10,000 recipients, its richer statement, the decision rules, the JSON answer). `growth` is the same call at 100x the stored contacts (each size in a worker of its own, their calls taking turns, so it is side by side too): an indexed lookup should stay roughly flat; the raw SQL growth shows what the database itself pays for the bigger table, which the API cannot avoid.",
 			"Single check: `consent / healthz` is the consent check's throughput as a share of a route that does no work, through the same stack; `plain SQL / healthz` is the same for a bench route that only runs the lookup, the best any route with one D1 query can do here; `consent / plain SQL` is therefore what the service's own code costs. p50/p99 are per-request latencies under that load.",
-			"Aims: batch API/raw ≤ 2x at both sizes, API growth flat (≤ 1.5x for 100x contacts, or no more than the raw SQL's own growth), single-check throughput ≥ 50% of /healthz.",
+			"Offline signing: the `consent-edge/links` module in the bench's own Node process (no worker), its links per second against the bare HMAC-SHA-256 over the same token bodies, their rounds taking turns.",
+			"Aims: batch API/raw ≤ 2x at both sizes, API growth flat (≤ 1.5x for 100x contacts, or no more than the raw SQL's own growth), single-check throughput ≥ 50% of /healthz, offline signing ≥ 50% of raw HMAC and 1,000,000 links in seconds.",
 		],
 		suites: rendered,
 	});

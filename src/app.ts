@@ -6,6 +6,7 @@ import { blocklistRouter } from "./api/blocklist";
 import { consentRouter } from "./api/consent";
 import { eventsRouter } from "./api/events";
 import { leadsRouter } from "./api/leads";
+import { linksRouter } from "./api/links";
 import { topicsRouter } from "./api/topics";
 import { usersRouter } from "./api/users";
 import { ApiError, problem, toApiError } from "./http/errors";
@@ -60,6 +61,7 @@ export function createApp() {
 	app.route("/", topicsRouter);
 	app.route("/", blocklistRouter);
 	app.route("/", apiKeysRouter);
+	app.route("/", linksRouter);
 	app.route("/", pagesRouter);
 	app.route("/", signupRouter);
 

@@ -28,6 +28,8 @@ describe("OpenAPI and docs", () => {
 				"POST /v1/api-keys",
 				"POST /v1/consent/check",
 				"POST /v1/events",
+				"POST /v1/links",
+				"POST /v1/links/batch",
 				"PUT /v1/blocklist/{address}",
 				"PUT /v1/leads",
 				"PUT /v1/topics/{key}",
