@@ -20,6 +20,8 @@ export const Layout: FC<{ locale: Locale; t: Translate; title: string; children?
 			<meta name="referrer" content="no-referrer" />
 			<title>{title}</title>
 			<link rel="stylesheet" href="/assets/app.css" />
+			{/* No favicon: an empty data: icon keeps browsers from asking for /favicon.ico (a 404). */}
+			<link rel="icon" href="data:," />
 			{script ? <script src={script} defer /> : null}
 		</head>
 		<body>

@@ -20,13 +20,14 @@ th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid var(-
 .page { max-width: 36rem; }
 .small { font-size: .875rem; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; background: var(--bg); }
+.card > :first-child { margin-top: 0; }
 .notice { border-left: 4px solid var(--accent); background: var(--soft); padding: .75rem 1rem; border-radius: 4px; }
 .error { border-left-color: #b42318; }
 fieldset { border: 0; padding: 0; margin: 1rem 0; }
 legend { font-weight: 600; margin-bottom: .5rem; }
 label { display: block; }
 .choice { display: flex; gap: .6rem; align-items: flex-start; padding: .45rem 0; }
-.choice input { margin-top: .3rem; width: 1.15rem; height: 1.15rem; flex: none; }
+.choice input { margin-top: .2rem; width: 1.15rem; height: 1.15rem; flex: none; }
 textarea, input[type=email], input[type=text], select { width: 100%; font: inherit; padding: .5rem .6rem; border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: var(--fg); }
 textarea { min-height: 5rem; }
 button, .button { display: inline-block; font: inherit; font-weight: 600; padding: .65rem 1.2rem; border-radius: 6px; border: 1px solid #0a3069; background: #0a58ca; color: #fff; cursor: pointer; text-decoration: none; min-height: 44px; }
