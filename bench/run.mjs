@@ -24,6 +24,7 @@ const root = join(benchDir, "..");
  */
 const SUITES = {
 	consent: () => import("./suites/consent.mjs"),
+	"one-click": () => import("./suites/one-click.mjs"),
 	signing: () => import("./suites/signing.mjs"),
 };
 

@@ -9,8 +9,10 @@ import { createAgent, request } from "./http.mjs";
  * @param {number} options.concurrency
  * @param {number} options.durationMs
  * @param {Record<string, string>} [options.headers]
+ * @param {string} [options.method]  GET unless told
+ * @param {string} [options.body]  the same body for every request (POST)
  */
-export async function runLoad({ baseUrl, path, concurrency, durationMs, headers = {} }) {
+export async function runLoad({ baseUrl, path, concurrency, durationMs, headers = {}, method = "GET", body }) {
 	const agent = createAgent(concurrency);
 	const latencies = [];
 	const errors = [];
@@ -21,7 +23,7 @@ export async function runLoad({ baseUrl, path, concurrency, durationMs, headers 
 		while (performance.now() < deadline) {
 			const target = path(next++);
 			try {
-				const response = await request(baseUrl, target, { agent, headers });
+				const response = await request(baseUrl, target, { agent, headers, method, body });
 				if (response.status === 200) latencies.push(response.ms);
 				else errors.push(`${response.status} ${target}: ${response.body.toString("utf8", 0, 200)}`);
 			} catch (error) {
