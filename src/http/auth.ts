@@ -30,17 +30,18 @@ export async function sha256Hex(text: string): Promise<string> {
 }
 
 // Digests of expected secrets, made once per isolate: only the presented secret is hashed per request.
-const expectedDigests = new Map<string, Promise<ArrayBuffer>>();
+// The digests are kept, not their promises: workerd warns when one request awaits another's promise.
+const expectedDigests = new Map<string, ArrayBuffer>();
 
 /** Compares two secrets in constant time (hashing first makes the lengths equal). */
 export async function secretsEqual(given: string, expected: string): Promise<boolean> {
 	let expectedDigest = expectedDigests.get(expected);
 	if (!expectedDigest) {
-		expectedDigest = crypto.subtle.digest("SHA-256", encoder.encode(expected));
+		expectedDigest = await crypto.subtle.digest("SHA-256", encoder.encode(expected));
 		expectedDigests.set(expected, expectedDigest);
 	}
-	const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(given)), expectedDigest]);
-	return crypto.subtle.timingSafeEqual(a, b);
+	const givenDigest = await crypto.subtle.digest("SHA-256", encoder.encode(given));
+	return crypto.subtle.timingSafeEqual(givenDigest, expectedDigest);
 }
 
 // API keys are looked up by their SHA-256; the lookup is cached briefly per isolate so a consent
