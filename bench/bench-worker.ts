@@ -167,6 +167,43 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 		return json(row);
 	}
 
+	// How far the webhook consumer got: ledger rows of a source after a ledger id.
+	if (path === "/__bench/ledger-progress") {
+		const row = await env.DB.prepare(
+			"SELECT count(*) AS rows, coalesce(max(id), 0) AS lastId FROM ledger WHERE source = ?1 AND id > ?2",
+		)
+			.bind(String(input.source), Number(input.afterId ?? 0))
+			.first<{ rows: number; lastId: number }>();
+		const last = await env.DB.prepare("SELECT coalesce(max(id), 0) AS id FROM ledger").first<{ id: number }>();
+		return json({ ...row, maxLedgerId: last?.id ?? 0 });
+	}
+
+	// The baseline of the webhook bench: the same number of ledger rows inserted with one D1 batch
+	// (state update per contact, ledger row, idempotency key), no verification, queue or actor.
+	// CROSS JOIN keeps SQLite from scanning contacts per recipient: json_each drives the index lookups.
+	if (path === "/__bench/raw-insert") {
+		const rows = input.rows as Array<{ email: string; event: string; key: string }>;
+		const started = Date.now();
+		const now = new Date().toISOString();
+		await env.DB.batch([
+			env.DB.prepare(
+				`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, idempotency_key, occurred_at, received_at)
+				 SELECT c.id, r.value ->> 'event', 'email', NULL, '[]', 1, '{}', 'bench:raw', r.value ->> 'key', ?2, ?2
+				 FROM json_each(?1) r CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email'`,
+			).bind(JSON.stringify(rows), now),
+			env.DB.prepare(
+				`INSERT INTO idempotency_keys (contact_id, key, created_at)
+				 SELECT c.id, r.value ->> 'key', ?2 FROM json_each(?1) r
+				 CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email' WHERE true ON CONFLICT DO NOTHING`,
+			).bind(JSON.stringify(rows), now),
+			env.DB.prepare(
+				`UPDATE contacts SET consent = json_set(consent, '$.channels.email.optedOut', json('true')), updated_at = ?2
+				 WHERE business_unit = 'default' AND email IN (SELECT r.value ->> 'email' FROM json_each(?1) r)`,
+			).bind(JSON.stringify(rows), now),
+		]);
+		return json({ ms: Date.now() - started });
+	}
+
 	return json({ error: "no such bench route" }, 404);
 }
 

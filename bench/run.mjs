@@ -25,6 +25,7 @@ const root = join(benchDir, "..");
 const SUITES = {
 	consent: () => import("./suites/consent.mjs"),
 	"one-click": () => import("./suites/one-click.mjs"),
+	webhooks: () => import("./suites/webhooks.mjs"),
 	signing: () => import("./suites/signing.mjs"),
 };
 

@@ -4,6 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { apiKeysRouter } from "./api/api-keys";
 import { blocklistRouter } from "./api/blocklist";
 import { consentRouter } from "./api/consent";
+import { deadLettersRouter } from "./api/dead-letters";
 import { eventsRouter } from "./api/events";
 import { leadsRouter } from "./api/leads";
 import { linksRouter } from "./api/links";
@@ -15,6 +16,8 @@ import { renderDocs } from "./pages/docs";
 import { APP_CSS } from "./pages/styles";
 import { pagesRouter } from "./public/pages";
 import { signupRouter } from "./public/signup";
+import type { VerifyDeps } from "./webhooks/provider";
+import { webhooksRouter } from "./webhooks/route";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -28,7 +31,12 @@ const healthz = createRoute({
 	},
 });
 
-export function createApp() {
+export interface AppOptions {
+	/** Replaces what webhook verification fetches or remembers (tests: their own SNS certificates). */
+	webhookDeps?: Partial<VerifyDeps>;
+}
+
+export function createApp(options: AppOptions = {}) {
 	const app = createRouter();
 
 	app.use(
@@ -64,6 +72,8 @@ export function createApp() {
 	app.route("/", linksRouter);
 	app.route("/", pagesRouter);
 	app.route("/", signupRouter);
+	app.route("/", deadLettersRouter);
+	app.route("/", webhooksRouter(options.webhookDeps));
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
 		type: "http",

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import type { Bindings } from "./env";
+import { handleQueue, type QueueMessage } from "./queues";
 
 export { ContactActor } from "./contacts/contact-actor";
 export { RateLimiter } from "./public/rate-limiter";
@@ -8,4 +9,5 @@ const app = createApp();
 
 export default {
 	fetch: app.fetch,
-} satisfies ExportedHandler<Bindings>;
+	queue: (batch, env) => handleQueue(batch, env),
+} satisfies ExportedHandler<Bindings, QueueMessage>;

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { applyEvent } from "../consent/reducer";
 import type { ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
+import { enqueueOutbound, outboundEnabled } from "../outbound/outbound";
 import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
 
 export interface EventToApply extends ConsentEvent {
@@ -38,6 +39,20 @@ export type ProfilePatch = Partial<{
 export type ProfileResult =
 	| { ok: true; contact: Contact }
 	| { ok: false; conflict: "external_id" | "identity" | "gone" };
+
+/** One ledger row as the insert reads it from JSON. */
+interface LedgerInsert {
+	event: string;
+	channel: string | null;
+	topic: string | null;
+	changes: string;
+	changed: 0 | 1;
+	properties: string;
+	reason: string | null;
+	feedback: string | null;
+	idempotencyKey: string | null;
+	occurredAt: string;
+}
 
 const textOrNull = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
 
@@ -90,7 +105,7 @@ export class ContactActor extends DurableObject<Bindings> {
 		const topicsByKey = new Map(topics.map((topic) => [topic.key, topic]));
 
 		let state: ConsentState = contact.consent;
-		const rows: Record<string, unknown>[] = [];
+		const rows: LedgerInsert[] = [];
 		let duplicates = 0;
 		for (const event of events) {
 			if (event.idempotencyKey !== null) {
@@ -154,7 +169,46 @@ export class ContactActor extends DurableObject<Bindings> {
 				.bind(contactId, updatedAt, JSON.stringify(keys)),
 		]);
 		const ledgerIds = ((inserted?.results ?? []) as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
+		if (outboundEnabled(this.env)) await this.forward(contact, rows, ledgerIds, context);
 		return { contact: { ...contact, consent: state, updatedAt }, ledgerIds, duplicates };
+	}
+
+	/**
+	 * Queues the new ledger rows for the outbound webhook. After the commit: a failed enqueue is
+	 * logged, never undone into the consent change (which is what counts), and not retried by the
+	 * caller either, whose retry would be a duplicate.
+	 */
+	private async forward(contact: Contact, rows: LedgerInsert[], ledgerIds: number[], context: EventContext) {
+		const who = {
+			id: contact.id,
+			externalId: contact.externalId,
+			email: contact.email,
+			phone: contact.phone,
+			businessUnit: contact.businessUnit,
+		};
+		try {
+			await enqueueOutbound(
+				this.env,
+				rows.map((row, index) => ({
+					id: ledgerIds[index] as number,
+					event: row.event,
+					contact: who,
+					channel: row.channel,
+					topic: row.topic,
+					changed: row.changed === 1,
+					changes: JSON.parse(row.changes),
+					properties: JSON.parse(row.properties),
+					source: context.source,
+					reason: row.reason,
+					feedback: row.feedback,
+					campaign: context.campaign,
+					occurredAt: row.occurredAt,
+					receivedAt: context.receivedAt,
+				})),
+			);
+		} catch (error) {
+			console.error(`outbound webhook: ledger events ${ledgerIds.join(",")} not queued: ${String(error)}`);
+		}
 	}
 
 	private async updateProfileLocked(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {

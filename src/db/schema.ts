@@ -101,3 +101,27 @@ export const apiKeys = sqliteTable(
 	},
 	(t) => [uniqueIndex("api_keys_key_hash").on(t.keyHash)],
 );
+
+/** Mailgun webhook tokens seen recently: a replayed signed request is refused (PROVIDERS.md). */
+export const webhookTokens = sqliteTable(
+	"webhook_tokens",
+	{
+		provider: text().notNull(),
+		token: text().notNull(),
+		expiresAt: text().notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.provider, t.token] }), index("webhook_tokens_expires_at").on(t.expiresAt)],
+);
+
+/**
+ * Queue messages that failed every retry (the dead-letter queues' consumer stores them here), for
+ * an operator to inspect and replay through /v1/dead-letters.
+ */
+export const deadLetters = sqliteTable("dead_letters", {
+	id: integer().primaryKey({ autoIncrement: true }),
+	/** The queue the message failed on, where a replay sends it back. */
+	queue: text().notNull(),
+	body: text({ mode: "json" }).$type<unknown>().notNull(),
+	attempts: integer().notNull(),
+	createdAt: text().notNull().default(now),
+});

@@ -1,0 +1,88 @@
+/**
+ * Outbound webhooks (SPEC §5): with OUTBOUND_WEBHOOK_URL and OUTBOUND_WEBHOOK_SECRET set, every
+ * ledger row is POSTed as JSON, one event per request, through OUTBOUND_QUEUE (retries, then the
+ * dead-letter queue).
+ *
+ * Signature: `X-Consent-Edge-Signature: v1=<hex HMAC-SHA-256(secret, "<timestamp>.<body>")>` with
+ * `X-Consent-Edge-Timestamp: <unix seconds>`; receivers recompute it over the raw body, compare in
+ * constant time and refuse old timestamps (README, "Outbound webhooks").
+ */
+import type { FieldChange } from "../consent/types";
+import type { Bindings } from "../env";
+import { hexEncode, hmac, utf8 } from "../webhooks/crypto";
+
+export const SIGNATURE_HEADER = "X-Consent-Edge-Signature";
+export const TIMESTAMP_HEADER = "X-Consent-Edge-Timestamp";
+export const EVENT_ID_HEADER = "X-Consent-Edge-Event-Id";
+
+/** What receivers get: the ledger row with the contact's identifiers (no IP or user agent). */
+export interface OutboundEvent {
+	/** The ledger id: unique, increasing; receivers deduplicate retries by it. */
+	id: number;
+	event: string;
+	contact: { id: string; externalId: string | null; email: string | null; phone: string | null; businessUnit: string };
+	channel: string | null;
+	topic: string | null;
+	changed: boolean;
+	changes: FieldChange[];
+	/** The event's properties; `confirmUrl` for a double-opt-in Subscribe that left the topic pending. */
+	properties: Record<string, unknown>;
+	source: string;
+	reason: string | null;
+	feedback: string | null;
+	campaign: string | null;
+	occurredAt: string;
+	receivedAt: string;
+}
+
+export interface OutboundMessage {
+	kind: "outbound";
+	event: OutboundEvent;
+}
+
+export function outboundEnabled(env: Bindings): boolean {
+	return Boolean(env.OUTBOUND_WEBHOOK_URL?.trim() && env.OUTBOUND_WEBHOOK_SECRET?.trim());
+}
+
+// Queues take at most 100 messages per sendBatch.
+const SEND_BATCH_LIMIT = 100;
+
+export async function enqueueOutbound(env: Bindings, events: OutboundEvent[]): Promise<void> {
+	for (let start = 0; start < events.length; start += SEND_BATCH_LIMIT) {
+		const chunk = events.slice(start, start + SEND_BATCH_LIMIT);
+		await env.OUTBOUND_QUEUE.sendBatch(
+			chunk.map((event) => ({ body: { kind: "outbound", event } as OutboundMessage })),
+		);
+	}
+}
+
+export async function signOutbound(secret: string, timestamp: number, body: string): Promise<string> {
+	return `v1=${hexEncode(await hmac("SHA-256", secret, utf8(`${timestamp}.${body}`)))}`;
+}
+
+/** POSTs one event; throws on anything but a 2xx so the queue retries. */
+export async function deliverOutbound(env: Bindings, message: OutboundMessage): Promise<void> {
+	const url = env.OUTBOUND_WEBHOOK_URL?.trim();
+	const secret = env.OUTBOUND_WEBHOOK_SECRET?.trim();
+	// Switched off after the event was queued: nothing to deliver to, and nothing to keep.
+	if (!url || !secret) return;
+	const body = JSON.stringify(message.event);
+	const timestamp = Math.floor(Date.now() / 1000);
+	const response = await fetch(url, {
+		method: "POST",
+		headers: {
+			"content-type": "application/json",
+			"user-agent": "consent-edge-webhooks/1",
+			[TIMESTAMP_HEADER]: String(timestamp),
+			[SIGNATURE_HEADER]: await signOutbound(secret, timestamp, body),
+			[EVENT_ID_HEADER]: String(message.event.id),
+		},
+		body,
+		redirect: "manual",
+	});
+	// Drain the body so the connection is released.
+	await response.arrayBuffer().catch(() => undefined);
+	if (response.status < 200 || response.status > 299) {
+		throw new Error(`outbound webhook answered ${response.status} for ledger event ${message.event.id}`);
+	}
+}

@@ -1,0 +1,103 @@
+/**
+ * The worker's queue handler: provider events (WEBHOOK_QUEUE), outbound webhooks (OUTBOUND_QUEUE),
+ * and the dead-letter queue both end in. Each message is acked alone; a failure retries it alone
+ * with a growing delay, and after the consumer's max_retries (wrangler.toml) the queue moves it to
+ * the dead-letter queue, whose consumer keeps it in D1 for /v1/dead-letters.
+ */
+import type { Bindings } from "./env";
+import { toApiError } from "./http/errors";
+import { deliverOutbound, type OutboundMessage } from "./outbound/outbound";
+import { loadTopics } from "./topics/topics";
+import { applyWebhookEvent, UnprocessableMessage, type WebhookEventMessage } from "./webhooks/consumer";
+
+export type QueueMessage = WebhookEventMessage | OutboundMessage;
+
+export const DEAD_LETTER_QUEUE = "consent-edge-dead-letters";
+const MAX_RETRY_DELAY_SECONDS = 3600;
+
+/** QUEUE_RETRY_BASE_SECONDS × 2^(attempts-1), at most an hour. */
+export function retryDelaySeconds(env: Bindings, attempts: number): number {
+	const base = Number(env.QUEUE_RETRY_BASE_SECONDS);
+	const seconds = (Number.isFinite(base) && base >= 0 ? base : 30) * 2 ** Math.max(0, attempts - 1);
+	return Math.min(MAX_RETRY_DELAY_SECONDS, Math.round(seconds));
+}
+
+/** The producer a dead letter goes back to on replay, by what the message is. */
+export function queueFor(env: Bindings, message: QueueMessage): Queue {
+	return message.kind === "outbound" ? env.OUTBOUND_QUEUE : env.WEBHOOK_QUEUE;
+}
+
+async function storeDeadLetters(env: Bindings, messages: ReadonlyArray<{ body: unknown; attempts: number }>) {
+	if (messages.length === 0) return;
+	await env.DB.prepare(
+		`INSERT INTO dead_letters (queue, body, attempts)
+		 SELECT r.value ->> 'queue', r.value ->> 'body', r.value ->> 'attempts' FROM json_each(?) r`,
+	)
+		.bind(
+			JSON.stringify(
+				messages.map((message) => ({
+					queue: (message.body as QueueMessage | null)?.kind === "outbound" ? "outbound" : "webhook-events",
+					body: JSON.stringify(message.body),
+					attempts: message.attempts,
+				})),
+			),
+		)
+		.run();
+}
+
+/** A failure no retry can fix: bad data in the message, or a 4xx from our own validation. */
+function isPermanent(error: unknown): boolean {
+	if (error instanceof UnprocessableMessage) return true;
+	const apiError = toApiError(error);
+	return apiError !== null && apiError.status < 500;
+}
+
+export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Bindings): Promise<void> {
+	if (batch.queue === DEAD_LETTER_QUEUE) {
+		await storeDeadLetters(env, batch.messages);
+		batch.ackAll();
+		return;
+	}
+
+	const topics = batch.messages.some((message) => message.body?.kind === "webhook-event")
+		? await loadTopics(env)
+		: new Map();
+	const unprocessable: Array<Message<QueueMessage>> = [];
+
+	// Messages about one address apply in arrival order (bounces and blocks count in that order);
+	// different addresses in parallel.
+	const lanes = new Map<string, Array<Message<QueueMessage>>>();
+	for (const message of batch.messages) {
+		const body = message.body;
+		const lane =
+			body?.kind === "webhook-event" && body.event ? `${body.event.channel}:${body.event.recipient}` : message.id;
+		lanes.set(lane, [...(lanes.get(lane) ?? []), message]);
+	}
+	await Promise.all(
+		[...lanes.values()].map(async (messages) => {
+			for (const message of messages) {
+				try {
+					const body = message.body;
+					if (body?.kind === "webhook-event") await applyWebhookEvent(env, body, topics);
+					else if (body?.kind === "outbound") await deliverOutbound(env, body);
+					else throw new UnprocessableMessage("unknown message kind");
+					message.ack();
+				} catch (error) {
+					console.error(`queue ${batch.queue}: message ${message.id} (attempt ${message.attempts}) failed: ${error}`);
+					if (isPermanent(error)) unprocessable.push(message);
+					else message.retry({ delaySeconds: retryDelaySeconds(env, message.attempts) });
+				}
+			}
+		}),
+	);
+
+	// Straight to the dead letters: retrying cannot help, and an operator should see them.
+	if (unprocessable.length > 0) {
+		try {
+			await storeDeadLetters(env, unprocessable);
+			for (const message of unprocessable) message.ack();
+		} catch {
+			for (const message of unprocessable) message.retry({ delaySeconds: retryDelaySeconds(env, message.attempts) });
+		}
+	}
+}

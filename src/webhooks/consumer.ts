@@ -1,0 +1,77 @@
+/**
+ * Applies queued provider events (SPEC §5): finds or creates the contacts of the address, maps the
+ * event per contact (mapping.ts) and records the result through the one write path, with the
+ * provider's event id as idempotency key.
+ */
+import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+import type { TopicDefinition } from "../consent/types";
+import { type Contact, type ContactRecord, fromRecord } from "../contacts/contact-row";
+import { findOrCreateLead } from "../contacts/identity";
+import { recordEvents } from "../contacts/record-events";
+import { type Bindings, getConfig } from "../env";
+import { mapWebhookEvent } from "./mapping";
+import type { ProviderName, WebhookEvent } from "./provider";
+
+export interface WebhookEventMessage {
+	kind: "webhook-event";
+	provider: ProviderName;
+	event: WebhookEvent;
+	receivedAt: string;
+}
+
+/** An event that can never apply (a recipient no retry will make valid): kept as a dead letter at once. */
+export class UnprocessableMessage extends Error {}
+
+/**
+ * The contacts an event is for. With a `businessUnit` custom argument, the contact of that BU (a
+ * lead when new). Without one, ESPs know only the address: every contact with it, in any BU, and a
+ * lead in the default BU when there is none, so the opt-out holds when the address signs up later.
+ */
+async function contactsFor(env: Bindings, event: WebhookEvent): Promise<Contact[]> {
+	const kind = event.channel === "email" ? "email" : "phone";
+	const address = kind === "email" ? normalizeEmail(event.recipient) : normalizePhone(event.recipient);
+	if (!address) throw new UnprocessableMessage(`"${event.recipient}" is not a valid ${kind}`);
+	const subject = (businessUnit: string) =>
+		kind === "email" ? { email: address, businessUnit } : { phone: address, businessUnit };
+	const businessUnit = event.businessUnit === null ? null : normalizeBusinessUnit(event.businessUnit);
+	if (businessUnit) return [await findOrCreateLead(env, subject(businessUnit))];
+
+	const { results } = await env.DB.prepare(`SELECT * FROM contacts WHERE ${kind} = ? ORDER BY created_at`)
+		.bind(address)
+		.all<ContactRecord>();
+	if (results.length > 0) return results.map(fromRecord);
+	return [await findOrCreateLead(env, subject(DEFAULT_BUSINESS_UNIT))];
+}
+
+export async function applyWebhookEvent(
+	env: Bindings,
+	message: WebhookEventMessage,
+	topics: Map<string, TopicDefinition>,
+): Promise<void> {
+	const { provider, event } = message;
+	const config = getConfig(env);
+	for (const contact of await contactsFor(env, event)) {
+		const incoming = mapWebhookEvent(event, {
+			provider,
+			topics: topics.values(),
+			businessUnit: contact.businessUnit,
+			policy: config.espUnsubscribePolicy,
+		});
+		if (incoming.length === 0) continue;
+		await recordEvents(
+			env,
+			{ businessUnit: contact.businessUnit, contact: async () => contact },
+			incoming,
+			{
+				source: `webhook:${provider}`,
+				ip: null,
+				userAgent: null,
+				campaign: event.campaign,
+				receivedAt: message.receivedAt,
+			},
+			// Webhook events never ask for confirmation links (no Subscribe), so no origin is needed.
+			config.publicBaseUrl ?? "",
+			topics,
+		);
+	}
+}
