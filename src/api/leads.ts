@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { toContactJson } from "../contacts/contact-row";
 import { findLead, upsertLead } from "../contacts/upsert";
+import { ERASURE_DESCRIPTION, eraseContact } from "../erasure/erase";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
@@ -70,6 +71,18 @@ const getLeadHistory = createRoute({
 	responses: { 200: jsonResponse(HistorySchema, "One page of ledger rows"), 409: mismatchResponse, ...errorResponses },
 });
 
+const deleteLead = createRoute({
+	method: "delete",
+	path: "/v1/leads",
+	tags: ["Users and leads"],
+	summary: "Erase a lead (GDPR art. 17)",
+	description: ERASURE_DESCRIPTION,
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:write")] as const,
+	request: { query: leadQuery },
+	responses: { 204: { description: "Erased" }, 409: mismatchResponse, ...errorResponses },
+});
+
 export const leadsRouter = createRouter()
 	.openapi(putLead, async (c) => {
 		const body = c.req.valid("json");
@@ -90,4 +103,12 @@ export const leadsRouter = createRouter()
 		const contact = await findLead(c.env, email, businessUnit);
 		if (!contact) throw notFound("Lead");
 		return c.json(await loadHistory(c.env, contact.id, cursor, limit), 200);
+	})
+	.openapi(deleteLead, async (c) => {
+		const { email, businessUnit } = c.req.valid("query");
+		assertBusinessUnit(c.var.principal, businessUnit);
+		const contact = await findLead(c.env, email, businessUnit);
+		if (!contact) throw notFound("Lead");
+		await eraseContact(c.env, contact.id, c.req.raw);
+		return c.body(null, 204);
 	});

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { toContactJson } from "../contacts/contact-row";
 import { findContact } from "../contacts/identity";
 import { upsertUser } from "../contacts/upsert";
+import { ERASURE_DESCRIPTION, eraseContact } from "../erasure/erase";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
@@ -75,6 +76,18 @@ const getUserHistory = createRoute({
 	responses: { 200: jsonResponse(HistorySchema, "One page of ledger rows"), ...errorResponses },
 });
 
+const deleteUser = createRoute({
+	method: "delete",
+	path: "/v1/users/{externalId}",
+	tags: ["Users and leads"],
+	summary: "Erase a user (GDPR art. 17)",
+	description: ERASURE_DESCRIPTION,
+	security: bearerSecurity,
+	middleware: [requireScope("contacts:write")] as const,
+	request: { params },
+	responses: { 204: { description: "Erased" }, ...errorResponses },
+});
+
 export const usersRouter = createRouter()
 	.openapi(putUser, async (c) => {
 		const { externalId } = c.req.valid("param");
@@ -100,4 +113,11 @@ export const usersRouter = createRouter()
 		if (!contact) throw notFound("User");
 		assertBusinessUnit(c.var.principal, contact.businessUnit);
 		return c.json(await loadHistory(c.env, contact.id, cursor, limit), 200);
+	})
+	.openapi(deleteUser, async (c) => {
+		const contact = await findContact(c.env, { externalId: c.req.valid("param").externalId });
+		if (!contact) throw notFound("User");
+		assertBusinessUnit(c.var.principal, contact.businessUnit);
+		await eraseContact(c.env, contact.id, c.req.raw);
+		return c.body(null, 204);
 	});

@@ -1,6 +1,7 @@
 import { type Decision, decide } from "../consent/decision";
 import type { Channel, ConsentState, MessageKind, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
+import { findSuppressed } from "../erasure/suppression";
 
 export type Recipient = { externalId: string } | { email: string } | { phone: string };
 
@@ -53,7 +54,7 @@ function statementFor(env: Bindings, kind: RecipientKind, values: string[], ques
 	);
 }
 
-function decisionFor(row: Row | undefined, question: CheckQuestion): CheckResult {
+function decisionFor(row: Row | undefined, question: CheckQuestion, suppressed: boolean): CheckResult {
 	let state: ConsentState | null = null;
 	if (row?.id) {
 		state = { blocked: row.blocked === 1, channels: {}, topics: {} };
@@ -63,7 +64,7 @@ function decisionFor(row: Row | undefined, question: CheckQuestion): CheckResult
 	const decision = decide({
 		state,
 		addressBlocked: row?.address_blocked === 1,
-		suppressed: false,
+		suppressed,
 		channel: question.channel,
 		topic: question.topic,
 		kind: question.kind,
@@ -101,16 +102,26 @@ export async function checkConsent(
 				]
 			: await env.DB.batch<Row>(kinds.map((kind) => statementFor(env, kind, groups[kind].values, question)));
 
-	const results = new Array<CheckResult>(recipients.length);
+	const rowsByPosition = new Array<Row | undefined>(recipients.length);
 	kinds.forEach((kind, k) => {
 		const { positions } = groups[kind];
-		const rows = answers[k]?.results ?? [];
 		// json_each keys are the input indexes; a LEFT JOIN keeps one row per recipient.
-		const byIndex = new Array<Row | undefined>(positions.length);
-		for (const row of rows) byIndex[row.i] = row;
-		positions.forEach((position, index) => {
-			results[position] = decisionFor(byIndex[index], question);
-		});
+		for (const row of answers[k]?.results ?? []) rowsByPosition[positions[row.i] as number] = row;
 	});
-	return results;
+
+	// SPEC §6: an address of an erased contact that had opted out stays suppressed while no contact
+	// has it again. Only addresses without a contact are looked up (by keyed hash).
+	const withoutContact: string[] = [];
+	recipients.forEach((recipient, position) => {
+		if (rowsByPosition[position]?.id) return;
+		if ("email" in recipient) withoutContact.push(recipient.email);
+		else if ("phone" in recipient) withoutContact.push(recipient.phone);
+	});
+	const suppressed = await findSuppressed(env, withoutContact);
+
+	return recipients.map((recipient, position) => {
+		const address = "email" in recipient ? recipient.email : "phone" in recipient ? recipient.phone : null;
+		const row = rowsByPosition[position];
+		return decisionFor(row, question, !row?.id && address !== null && suppressed.has(address));
+	});
 }

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { applyEvent } from "../consent/reducer";
 import type { ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
+import { suppressionHash } from "../erasure/suppression";
 import { enqueueOutbound, outboundEnabled } from "../outbound/outbound";
 import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
 
@@ -26,6 +27,21 @@ export interface ApplyResult {
 	ledgerIds: number[];
 	/** Events skipped because their idempotency key was applied before. */
 	duplicates: number;
+}
+
+export interface EraseResult {
+	/** Whether the address stays suppressed (the contact had opted out, been blocked or bounced). */
+	suppressed: boolean;
+	ledgerId: number;
+}
+
+/** Why an erased contact's addresses must stay suppressed, or null when they may be forgotten. */
+export function suppressionReason(consent: ConsentState): "blocked" | "bounced" | "opted_out" | null {
+	const channels = Object.values(consent.channels);
+	if (consent.blocked) return "blocked";
+	if (channels.some((channel) => channel.bounced)) return "bounced";
+	if (channels.some((channel) => channel.optedOut)) return "opted_out";
+	return null;
 }
 
 export type ProfilePatch = Partial<{
@@ -82,6 +98,77 @@ export class ContactActor extends DurableObject<Bindings> {
 
 	updateProfile(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {
 		return this.exclusive(() => this.updateProfileLocked(contactId, patch));
+	}
+
+	/** GDPR erasure (SPEC §6); false when the contact does not exist (any more). */
+	erase(contactId: string, context: EventContext): Promise<EraseResult | null> {
+		return this.exclusive(() => this.eraseLocked(contactId, context));
+	}
+
+	/**
+	 * Removes the contact and the personal data in its ledger rows (IP, user agent, free-text
+	 * feedback, properties such as confirmation links), in one D1 batch. When the contact had opted
+	 * out, been blocked or bounced, keyed hashes of its email and phone stay in `suppressions`. The
+	 * ledger keeps the rows themselves, by the random contact id, as proof of what happened, plus an
+	 * `Erase` row.
+	 */
+	private async eraseLocked(contactId: string, context: EventContext): Promise<EraseResult | null> {
+		const db = this.env.DB;
+		const record = await db.prepare("SELECT * FROM contacts WHERE id = ?").bind(contactId).first<ContactRecord>();
+		if (!record) return null;
+		const contact = fromRecord(record);
+		const reason = suppressionReason(contact.consent);
+		const addresses = [
+			...(contact.email ? [{ kind: "email", value: contact.email }] : []),
+			...(contact.phone ? [{ kind: "phone", value: contact.phone }] : []),
+		];
+		const suppressed = reason
+			? await Promise.all(
+					addresses.map(async ({ kind, value }) => ({ kind, reason, hash: await suppressionHash(this.env, value) })),
+				)
+			: [];
+		const properties = { suppressed: suppressed.length > 0 };
+		const [, , , , erased] = await db.batch([
+			db
+				.prepare(
+					`INSERT INTO suppressions (hash, kind, reason, created_at)
+					 SELECT r.value ->> 'hash', r.value ->> 'kind', r.value ->> 'reason', ?2 FROM json_each(?1) r
+					 WHERE true ON CONFLICT DO NOTHING`,
+				)
+				.bind(JSON.stringify(suppressed), context.receivedAt),
+			db
+				.prepare(
+					"UPDATE ledger SET ip = NULL, user_agent = NULL, feedback = NULL, properties = '{}' WHERE contact_id = ?",
+				)
+				.bind(contactId),
+			db.prepare("DELETE FROM idempotency_keys WHERE contact_id = ?").bind(contactId),
+			db.prepare("DELETE FROM contacts WHERE id = ?").bind(contactId),
+			db
+				.prepare(
+					`INSERT INTO ledger (contact_id, event, changes, changed, properties, source, ip, user_agent, occurred_at, received_at)
+					 VALUES (?1, 'Erase', '[]', 1, ?2, 'erasure', NULL, NULL, ?3, ?3) RETURNING id`,
+				)
+				.bind(contactId, JSON.stringify(properties), context.receivedAt),
+		]);
+		const ledgerId = (erased?.results[0] as { id: number } | undefined)?.id ?? 0;
+		if (outboundEnabled(this.env)) {
+			// Receivers learn to erase too; the address itself is no longer sent.
+			const who = { ...contact, email: null, phone: null };
+			const row: LedgerInsert = {
+				event: "Erase",
+				channel: null,
+				topic: null,
+				changes: "[]",
+				changed: 1,
+				properties: JSON.stringify(properties),
+				reason: null,
+				feedback: null,
+				idempotencyKey: null,
+				occurredAt: context.receivedAt,
+			};
+			await this.forward(who, [row], [ledgerId], { ...context, source: "erasure", ip: null, userAgent: null });
+		}
+		return { suppressed: suppressed.length > 0, ledgerId };
 	}
 
 	private async applyLocked(

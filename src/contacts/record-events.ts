@@ -28,7 +28,10 @@ export interface RecordResult extends ApplyResult {
 }
 
 /** The contact's actor. RPC typing loses `unknown` fields (traits), so the stub is typed as the class. */
-export function actorFor(env: Bindings, contactId: string): Pick<ContactActor, "applyEvents" | "updateProfile"> {
+export function actorFor(
+	env: Bindings,
+	contactId: string,
+): Pick<ContactActor, "applyEvents" | "updateProfile" | "erase"> {
 	return env.CONTACT_ACTOR.get(env.CONTACT_ACTOR.idFromName(contactId)) as unknown as ContactActor;
 }
 

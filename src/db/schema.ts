@@ -125,3 +125,16 @@ export const deadLetters = sqliteTable("dead_letters", {
 	attempts: integer().notNull(),
 	createdAt: text().notNull().default(now),
 });
+
+/**
+ * Addresses of erased contacts that had opted out, been blocked or bounced (SPEC §6): only a keyed
+ * hash (HMAC-SHA-256 with SUPPRESSION_PEPPER) of the normalized email or phone, so a later import,
+ * webhook or consent check for the address answers `suppressed` without the address being kept.
+ */
+export const suppressions = sqliteTable("suppressions", {
+	hash: text().primaryKey(),
+	kind: text({ enum: ["email", "phone"] }).notNull(),
+	/** Why it stays suppressed: opted_out, blocked or bounced. */
+	reason: text().notNull(),
+	createdAt: text().notNull().default(now),
+});

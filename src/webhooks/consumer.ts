@@ -6,9 +6,10 @@
 import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
 import type { TopicDefinition } from "../consent/types";
 import { type Contact, type ContactRecord, fromRecord } from "../contacts/contact-row";
-import { findOrCreateLead } from "../contacts/identity";
+import { findContact, findOrCreateLead } from "../contacts/identity";
 import { recordEvents } from "../contacts/record-events";
 import { type Bindings, getConfig } from "../env";
+import { findSuppressed } from "../erasure/suppression";
 import { mapWebhookEvent } from "./mapping";
 import type { ProviderName, WebhookEvent } from "./provider";
 
@@ -26,6 +27,7 @@ export class UnprocessableMessage extends Error {}
  * The contacts an event is for. With a `businessUnit` custom argument, the contact of that BU (a
  * lead when new). Without one, ESPs know only the address: every contact with it, in any BU, and a
  * lead in the default BU when there is none, so the opt-out holds when the address signs up later.
+ * No lead is made for the suppressed address of an erased contact: it stays suppressed as it is.
  */
 async function contactsFor(env: Bindings, event: WebhookEvent): Promise<Contact[]> {
 	const kind = event.channel === "email" ? "email" : "phone";
@@ -34,13 +36,17 @@ async function contactsFor(env: Bindings, event: WebhookEvent): Promise<Contact[
 	const subject = (businessUnit: string) =>
 		kind === "email" ? { email: address, businessUnit } : { phone: address, businessUnit };
 	const businessUnit = event.businessUnit === null ? null : normalizeBusinessUnit(event.businessUnit);
-	if (businessUnit) return [await findOrCreateLead(env, subject(businessUnit))];
 
-	const { results } = await env.DB.prepare(`SELECT * FROM contacts WHERE ${kind} = ? ORDER BY created_at`)
-		.bind(address)
-		.all<ContactRecord>();
-	if (results.length > 0) return results.map(fromRecord);
-	return [await findOrCreateLead(env, subject(DEFAULT_BUSINESS_UNIT))];
+	const existing = businessUnit
+		? [await findContact(env, subject(businessUnit))].filter((contact): contact is Contact => contact !== null)
+		: (
+				await env.DB.prepare(`SELECT * FROM contacts WHERE ${kind} = ? ORDER BY created_at`)
+					.bind(address)
+					.all<ContactRecord>()
+			).results.map(fromRecord);
+	if (existing.length > 0) return existing;
+	if ((await findSuppressed(env, [address])).has(address)) return [];
+	return [await findOrCreateLead(env, subject(businessUnit ?? DEFAULT_BUSINESS_UNIT))];
 }
 
 export async function applyWebhookEvent(
