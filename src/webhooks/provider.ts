@@ -52,7 +52,8 @@ export type WebhookAction =
 export interface WebhookEvent {
 	/** The provider's unique event id (sg_event_id, event-data.id, MessageSid, SNS MessageId + recipient…). Stable across redeliveries. */
 	id: string;
-	channel: "email" | "sms";
+	/** whatsapp: Twilio's WhatsApp senders reply STOP to the same webhook as SMS. */
+	channel: "email" | "sms" | "whatsapp";
 	/** Raw recipient as the provider gives it; the consumer normalizes (email lower-cased, phone E.164). */
 	recipient: string;
 	action: WebhookAction;

@@ -227,7 +227,7 @@ describe("twilio: parse", () => {
 		expect(parse(sms(body))).toEqual({ events: [], ignored: 1, problems: [], reply: EMPTY });
 	});
 
-	it("ignores status callbacks and channels other than SMS, but takes RCS as SMS", () => {
+	it("ignores status callbacks and unknown channels, takes RCS as SMS and WhatsApp as its own channel", () => {
 		const status: Fields = [
 			["MessageSid", "SM1"],
 			["MessageStatus", "delivered"],
@@ -238,7 +238,11 @@ describe("twilio: parse", () => {
 		const whatsapp = sms("STOP").map(([name, value]): [string, string] =>
 			name === "From" ? [name, "whatsapp:+4917612345678"] : [name, value],
 		);
-		expect(parse(whatsapp)).toEqual({ events: [], ignored: 1, problems: [], reply: EMPTY });
+		expect(parse(whatsapp).events).toEqual([{ ...event("opt_out", "stop"), channel: "whatsapp" }]);
+		const messenger = sms("STOP").map(([name, value]): [string, string] =>
+			name === "From" ? [name, "messenger:123456"] : [name, value],
+		);
+		expect(parse(messenger)).toEqual({ events: [], ignored: 1, problems: [], reply: EMPTY });
 		const rcs = sms("STOP").map(([name, value]): [string, string] =>
 			name === "From" ? [name, "rcs:+4917612345678"] : [name, value],
 		);

@@ -154,12 +154,15 @@ function parse(request: WebhookRequest): ParseResult {
 			reply: empty,
 		};
 	}
-	// Other channels reach the same webhook with the address prefixed ("whatsapp:+49…"). RCS counts
-	// as SMS: Twilio unifies RCS, SMS and MMS opt-outs per sender since March 2026 (article
-	// 223134027). WhatsApp and the rest are not SMS, and a WebhookEvent can only say email or sms.
+	// Other channels reach the same webhook with the address prefixed ("whatsapp:+49…"). WhatsApp
+	// keywords apply to the whatsapp channel. RCS counts as SMS: Twilio unifies RCS, SMS and MMS
+	// opt-outs per sender since March 2026 (article 223134027). Other prefixes are not ours.
 	const prefix = /^([a-z]+):/i.exec(from)?.[1]?.toLowerCase();
-	if (prefix !== undefined && prefix !== "rcs") return { events: [], ignored: 1, problems: [], reply: empty };
-	const recipient = prefix === "rcs" ? from.slice("rcs:".length) : from;
+	if (prefix !== undefined && prefix !== "rcs" && prefix !== "whatsapp") {
+		return { events: [], ignored: 1, problems: [], reply: empty };
+	}
+	const channel = prefix === "whatsapp" ? "whatsapp" : "sms";
+	const recipient = prefix === undefined ? from : from.slice(prefix.length + 1);
 	// With OptOutType the body is whatever custom keyword Twilio matched: kept short for the ledger.
 	const properties: Record<string, string> = { keyword: (form.get("Body") ?? "").trim().toLowerCase().slice(0, 64) };
 	const optOutType = nonBlank(form.get("OptOutType"));
@@ -170,7 +173,7 @@ function parse(request: WebhookRequest): ParseResult {
 		events: [
 			{
 				id,
-				channel: "sms",
+				channel,
 				recipient,
 				action: { kind: matched.keyword },
 				occurredAt: null,
