@@ -1,13 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
+import { adminRouter } from "./admin/routes";
 import { apiKeysRouter } from "./api/api-keys";
 import { blocklistRouter } from "./api/blocklist";
 import { consentRouter } from "./api/consent";
 import { deadLettersRouter } from "./api/dead-letters";
 import { eventsRouter } from "./api/events";
+import { exportsRouter } from "./api/exports";
+import { importsRouter } from "./api/imports";
 import { leadsRouter } from "./api/leads";
 import { linksRouter } from "./api/links";
+import { statsRouter } from "./api/stats";
 import { topicsRouter } from "./api/topics";
 import { usersRouter } from "./api/users";
 import { ApiError, problem, toApiError } from "./http/errors";
@@ -52,14 +56,14 @@ export function createApp(options: AppOptions = {}) {
 			crossOriginEmbedderPolicy: false,
 		}),
 	);
-	app.use(
-		bodyLimit({
-			maxSize: MAX_BODY_BYTES,
-			onError: () => {
-				throw new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.");
-			},
-		}),
-	);
+	const defaultBodyLimit = bodyLimit({
+		maxSize: MAX_BODY_BYTES,
+		onError: () => {
+			throw new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.");
+		},
+	});
+	// Imports stream their body and enforce their own, larger limit (src/data/imports.ts).
+	app.use((c, next) => (c.req.path.startsWith("/v1/imports/") ? next() : defaultBodyLimit(c, next)));
 
 	app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
 	app.route("/", usersRouter);
@@ -73,6 +77,10 @@ export function createApp(options: AppOptions = {}) {
 	app.route("/", pagesRouter);
 	app.route("/", signupRouter);
 	app.route("/", deadLettersRouter);
+	app.route("/", exportsRouter);
+	app.route("/", importsRouter);
+	app.route("/", statsRouter);
+	app.route("/admin", adminRouter);
 	app.route("/", webhooksRouter(options.webhookDeps));
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

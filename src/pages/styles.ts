@@ -44,4 +44,35 @@ button:hover, .button:hover { background: #0a3069; }
 button.secondary:hover, .button.secondary:hover { background: var(--soft); }
 input[type=checkbox]:focus-visible, input[type=radio]:focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }
 @media (max-width: 30rem) { main { padding: 1rem .75rem 3rem; } .actions > * { width: 100%; text-align: center; } }
+.admin-bar { display: flex; justify-content: space-between; align-items: center; gap: 1rem; padding: .5rem 1rem; background: #0a3069; color: #fff; }
+.admin-brand { font-weight: 600; }
+.admin-bar button.small-button { min-height: 36px; padding: .3rem .9rem; border-color: #fff; }
+main.admin { max-width: 72rem; }
+.narrow { max-width: 28rem; }
+.narrow input[type=password] { width: 100%; font: inherit; padding: .5rem .6rem; border: 1px solid #8c959f; border-radius: 6px; }
+.filters { display: flex; flex-wrap: wrap; gap: .75rem 1rem; align-items: flex-end; margin: 1rem 0; padding: .75rem 1rem; background: var(--soft); border: 1px solid var(--line); border-radius: 8px; }
+.filters > div { flex: 1 1 9rem; }
+.filters label { font-size: .875rem; font-weight: 600; }
+.filters input[type=date] { width: 100%; font: inherit; padding: .45rem .5rem; border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: var(--fg); }
+.filters .filters-submit { flex: 0 0 auto; }
+.table-wrap { overflow-x: auto; }
+.table-wrap:focus-visible, .admin summary:focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }
+.chart { display: block; width: 100%; height: auto; }
+.chart text { font: 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; fill: var(--muted); }
+@media (max-width: 64rem) { .chart text { font-size: 17px; } }
+@media (max-width: 48rem) { .chart text { font-size: 24px; } .chart .minor { display: none; } }
+@media (max-width: 30rem) { .chart text { font-size: 32px; } }
+.chart .grid line { stroke: var(--line); stroke-width: 1px; vector-effect: non-scaling-stroke; }
+.chart .bars rect { fill: var(--accent); }
+.chart .bars rect:hover { fill: #0a3069; }
+.admin details { margin: .75rem 0; }
+.admin summary { cursor: pointer; color: var(--accent); }
+.admin details table { max-width: 24rem; margin-top: .5rem; }
+.panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(17rem, 1fr)); gap: 0 1.5rem; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.meter-cell { width: 40%; vertical-align: middle; }
+.meter { display: block; width: 100%; height: .7rem; }
+.meter rect { fill: var(--accent); }
+.recent th, .recent td { white-space: nowrap; }
+tr.unchanged td { color: var(--muted); }
 `;
