@@ -1,6 +1,7 @@
 // Bench-only entry (bench/wrangler.bench.toml): the service exactly as src/index.ts exports it, plus
 // /__bench/* routes that only `npm run bench` calls. Never deployed; not part of the service's API.
 import { checkConsent } from "../src/consent-check/check";
+import { EXPORT_PAGE_SIZE } from "../src/data/exports";
 import type { Bindings } from "../src/env";
 import service from "../src/index";
 
@@ -202,6 +203,103 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 			).bind(JSON.stringify(rows), now),
 		]);
 		return json({ ms: Date.now() - started });
+	}
+
+	// The baseline of the contacts export: the same rows, columns and keyset pages as
+	// GET /v1/exports/contacts.csv (no filter), read one page at a time and dropped; only counts
+	// are returned. `limit` stops after that many rows (whole pages).
+	if (path === "/__bench/raw-read") {
+		const pageSize = Number(input.pageSize ?? EXPORT_PAGE_SIZE);
+		const limit = input.limit === undefined ? Number.POSITIVE_INFINITY : Number(input.limit);
+		const statement = env.DB.prepare(
+			`SELECT id, external_id, email, phone, business_unit, created_at, updated_at, consent
+			 FROM contacts WHERE id > ? ORDER BY id LIMIT ?`,
+		);
+		const started = Date.now();
+		let rows = 0;
+		let pages = 0;
+		let chars = 0;
+		let after = "";
+		for (;;) {
+			const { results } = await statement.bind(after, pageSize).all<{ id: string; consent: string }>();
+			pages++;
+			rows += results.length;
+			for (const row of results) chars += row.consent.length;
+			const last = results[results.length - 1];
+			if (!last || results.length < pageSize || rows >= limit) break;
+			after = last.id;
+		}
+		return json({ rows, pages, consentChars: chars, ms: Date.now() - started });
+	}
+
+	// The baseline of an import that changes nothing: the import's own contact lookups (by
+	// externalId, email + business unit, phone + business unit, one D1 batch of three reads per 250
+	// lines, as src/data/imports.ts does) for the given [externalId, email, phone] triples, nothing else.
+	if (path === "/__bench/raw-import-lookup") {
+		const lines = input.lines as Array<[string | null, string | null, string | null]>;
+		const businessUnit = String(input.businessUnit ?? "default");
+		const batchLines = Number(input.batchLines ?? 250);
+		const byExternalId = env.DB.prepare(
+			"SELECT c.* FROM json_each(?) AS j JOIN contacts AS c ON c.external_id = j.value",
+		);
+		const byEmail = env.DB.prepare(
+			"SELECT c.* FROM json_each(?) AS j JOIN contacts AS c ON c.business_unit = j.value ->> 0 AND c.email = j.value ->> 1",
+		);
+		const byPhone = env.DB.prepare(
+			"SELECT c.* FROM json_each(?) AS j JOIN contacts AS c ON c.business_unit = j.value ->> 0 AND c.phone = j.value ->> 1",
+		);
+		const started = Date.now();
+		const found = new Set<string>();
+		let batches = 0;
+		for (let from = 0; from < lines.length; from += batchLines) {
+			const batch = lines.slice(from, from + batchLines);
+			const results = await env.DB.batch<{ id: string }>([
+				byExternalId.bind(JSON.stringify(batch.flatMap(([externalId]) => (externalId ? [externalId] : [])))),
+				byEmail.bind(JSON.stringify(batch.flatMap(([, email]) => (email ? [[businessUnit, email]] : [])))),
+				byPhone.bind(JSON.stringify(batch.flatMap(([, , phone]) => (phone ? [[businessUnit, phone]] : [])))),
+			]);
+			batches++;
+			for (const result of results) for (const row of result.results) found.add(row.id);
+		}
+		return json({ lines: lines.length, contacts: found.size, batches, ms: Date.now() - started });
+	}
+
+	// The baseline of an import that creates contacts: the same new contacts (emails, in business
+	// unit `businessUnit`), each opted out of email, with one ledger row (Opt Out) and one
+	// idempotency key each, written by one D1 batch of three INSERT … SELECT over json_each.
+	if (path === "/__bench/raw-insert-contacts") {
+		const emails = JSON.stringify(input.emails as string[]);
+		const businessUnit = String(input.businessUnit);
+		const now = new Date().toISOString();
+		const consent = JSON.stringify({
+			blocked: false,
+			channels: { email: { optedOut: true, bounced: false, changedAt: now, optedOutAt: now, bouncedAt: null } },
+			topics: {},
+		});
+		const changes = JSON.stringify([{ field: "channels.email.optedOut", from: false, to: true }]);
+		const started = Date.now();
+		const [contacts, ledger, keys] = await env.DB.batch([
+			env.DB.prepare(
+				`INSERT INTO contacts (id, external_id, email, business_unit, phone, traits, consent, created_at, updated_at)
+				 SELECT 'raw-' || lower(hex(randomblob(12))), NULL, r.value, ?2, NULL, '{}', ?3, ?4, ?4 FROM json_each(?1) r`,
+			).bind(emails, businessUnit, consent, now),
+			env.DB.prepare(
+				`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, idempotency_key, occurred_at, received_at)
+				 SELECT c.id, 'Opt Out', 'email', NULL, ?3, 1, '{}', 'bench:raw-import', 'raw:' || c.id, ?4, ?4
+				 FROM json_each(?1) r CROSS JOIN contacts c ON c.business_unit = ?2 AND c.email = r.value`,
+			).bind(emails, businessUnit, changes, now),
+			env.DB.prepare(
+				`INSERT INTO idempotency_keys (contact_id, key, created_at)
+				 SELECT c.id, 'raw:' || c.id, ?3 FROM json_each(?1) r
+				 CROSS JOIN contacts c ON c.business_unit = ?2 AND c.email = r.value`,
+			).bind(emails, businessUnit, now),
+		]);
+		return json({
+			contacts: contacts?.meta.changes,
+			ledger: ledger?.meta.changes,
+			idempotencyKeys: keys?.meta.changes,
+			ms: Date.now() - started,
+		});
 	}
 
 	return json({ error: "no such bench route" }, 404);

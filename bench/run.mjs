@@ -26,6 +26,7 @@ const SUITES = {
 	consent: () => import("./suites/consent.mjs"),
 	"one-click": () => import("./suites/one-click.mjs"),
 	webhooks: () => import("./suites/webhooks.mjs"),
+	data: () => import("./suites/data.mjs"),
 	signing: () => import("./suites/signing.mjs"),
 };
 
@@ -112,6 +113,8 @@ async function stopAll() {
 function targetFor(worker) {
 	return {
 		baseUrl: worker.baseUrl,
+		/** The worker's process group (its pid: started detached), e.g. to read the memory of its workerd processes. */
+		processGroup: worker.pid,
 		authHeaders,
 		options: { quick: args.quick },
 		/** Shared between the suites run against this worker, e.g. how many contacts are seeded. */
@@ -204,6 +207,7 @@ if (process.exitCode !== 1) {
 			"The load generator (Node) runs on the same cores as workerd, so absolute throughput is lower than the worker alone could do; it costs the same for both sides of a ratio.",
 			"Batch check: `API/raw` is what the service adds on top of the bare SQL lookup (HTTP parsing, auth, validation of 10,000 recipients, its richer statement, the decision rules, the JSON answer). `growth` is the same call at 100x the stored contacts (each size in a worker of its own, their calls taking turns, so it is side by side too): an indexed lookup should stay roughly flat; the raw SQL growth shows what the database itself pays for the bigger table, which the API cannot avoid.",
 			"Single check: `consent / healthz` is the consent check's throughput as a share of a route that does no work, through the same stack; `plain SQL / healthz` is the same for a bench route that only runs the lookup, the best any route with one D1 query can do here; `consent / plain SQL` is therefore what the service's own code costs. p50/p99 are per-request latencies under that load.",
+			"Data: exports stream contacts.csv and count rows as they arrive, against a bench route that reads the same rows with the same keyset-paged SELECTs and only counts them; peak memory is the summed RSS of the worker's workerd processes, sampled every 50 ms. Imports are reported at full size for lines that change nothing and at a smaller size for new contacts (one Durable Object write each), with the 100k time extrapolated.",
 			"Offline signing: the `consent-edge/links` module in the bench's own Node process (no worker), its links per second against the bare HMAC-SHA-256 over the same token bodies, their rounds taking turns.",
 			"Aims: batch API/raw ≤ 2x at both sizes, API growth flat (≤ 1.5x for 100x contacts, or no more than the raw SQL's own growth), single-check throughput ≥ 50% of /healthz, offline signing ≥ 50% of raw HMAC and 1,000,000 links in seconds.",
 		],

@@ -28,11 +28,12 @@ export async function countRows(ctx) {
 
 /**
  * Seeds contacts up to `target` (from where the database stands), in chunks of 50,000 rows per
- * request so no single statement runs for long. Returns what was inserted and how long it took.
+ * request so no single statement runs for long. A database that already holds more (an earlier
+ * suite seeded 1M) is left as it is. Returns what was inserted and how long it took.
  */
-export async function ensureContacts(ctx, target) {
+export async function ensureContacts(ctx, wanted) {
 	const before = (await countRows(ctx)).contacts;
-	if (before > target) throw new Error(`the bench database already holds ${before} contacts, more than ${target}`);
+	const target = Math.max(wanted, before);
 	const started = performance.now();
 	let lastLog = started;
 	for (let from = before + 1; from <= target; from += CHUNK) {
