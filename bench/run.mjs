@@ -163,6 +163,7 @@ try {
 		const main = await start();
 		const ctx = {
 			...targetFor(main),
+			runtime,
 			/** Another worker of the same runtime and bundle with its own database, e.g. for a second data size. */
 			startWorker: async (name) => targetFor(await start(name)),
 		};

@@ -50,22 +50,10 @@ function signedRequest(events) {
 	};
 }
 
-let restarts = 0;
-
 async function waitForRows(ctx, afterId, rows, timeoutMs = 300_000) {
 	const deadline = performance.now() + timeoutMs;
 	for (;;) {
-		let json;
-		try {
-			({ json } = await ctx.post("/__bench/ledger-progress", { source: "webhook:sendgrid", afterId }));
-		} catch (error) {
-			// wrangler dev's proxy answers 503 "restarted mid-request" now and then while the consumer
-			// is busy; the queue's messages are durable, so keep polling (counted in the report).
-			if (!String(error.message).includes("503")) throw error;
-			restarts++;
-			await new Promise((resolve) => setTimeout(resolve, 250));
-			continue;
-		}
+		const { json } = await ctx.post("/__bench/ledger-progress", { source: "webhook:sendgrid", afterId });
 		if (json.rows >= rows) return json;
 		if (performance.now() > deadline) throw new Error(`consumer wrote ${json.rows} of ${rows} ledger rows in time`);
 		await new Promise((resolve) => setTimeout(resolve, 25));
@@ -73,6 +61,12 @@ async function waitForRows(ctx, afterId, rows, timeoutMs = 300_000) {
 }
 
 export async function measure(ctx) {
+	// Under wrangler dev the dev proxy restarts the worker mid-run under this load, and the local
+	// queue then stops delivering for minutes: the measurement would time out, not measure.
+	if (ctx.runtime === "wrangler-dev") {
+		ctx.log("  skipped under wrangler dev (its proxy restarts the worker under queue load; see bench/README.md)");
+		return { skipped: true, rounds: 0, results: [] };
+	}
 	const rounds = ctx.options.quick ? 2 : 5;
 	// Each round needs fresh contacts for the service and for the raw baseline.
 	await ensureContacts(ctx, 2 * BATCH * (rounds + 1));
@@ -83,7 +77,7 @@ export async function measure(ctx) {
 		const { maxLedgerId } = (await ctx.post("/__bench/ledger-progress", { source: "none", afterId: 0 })).json;
 		const { body, headers } = signedRequest(events);
 		const started = performance.now();
-		const response = await request(ctx.baseUrl, "/webhooks/sendgrid", { method: "POST", headers, body });
+		const response = await request(ctx.baseUrl, "/webhooks/sendgrid", { method: "POST", headers, body, agent: false });
 		const enqueueMs = performance.now() - started;
 		if (response.status !== 200)
 			throw new Error(`POST /webhooks/sendgrid: ${response.status} ${response.body.toString("utf8", 0, 300)}`);
@@ -107,13 +101,13 @@ export async function measure(ctx) {
 			`  round ${round}: verify+enqueue ${fmt(enqueueMs)} ms, applied in ${fmt(appliedMs)} ms, raw D1 batch ${fmt(rawMs)} ms`,
 		);
 	}
-	const proxyRestarts = restarts;
-	restarts = 0;
-	return { rounds, results, proxyRestarts };
+	return { rounds, results };
 }
 
 export function render(runs) {
-	const summaries = runs.map((run) => {
+	const measured = runs.filter((run) => !run.data.skipped);
+	const skipped = runs.filter((run) => run.data.skipped).map((run) => run.label);
+	const summaries = measured.map((run) => {
 		const enqueue = median(run.data.results.map((r) => r.enqueueMs));
 		const applied = median(run.data.results.map((r) => r.appliedMs));
 		const raw = median(run.data.results.map((r) => r.rawMs));
@@ -136,13 +130,9 @@ export function render(runs) {
 					"Medians of the rounds after a warm-up round. verify+enqueue is the POST's latency as SendGrid sees it (ECDSA P-256 over timestamp + raw body, parse, 10 sendBatch calls of 100). " +
 					"End to end is from the POST until the consumer has written all 1,000 ledger rows (queue batches of 100, each event through its contact's Durable Object, idempotency checked). " +
 					"The baseline writes the same number of ledger rows, idempotency keys and state updates for other contacts with one raw D1 batch." +
-					runs
-						.map((run) =>
-							run.data.proxyRestarts
-								? ` Under ${run.label}, progress polls got ${run.data.proxyRestarts} answers "503 worker restarted mid-request" from wrangler's dev proxy and were repeated.`
-								: "",
-						)
-						.join(""),
+					(skipped.length > 0
+						? ` Not measured under ${skipped.join(", ")}: its dev proxy restarts the worker under this queue load, after which the local queue stops delivering for minutes.`
+						: ""),
 				table: {
 					head: [...(runs.length > 1 ? ["runtime"] : []), "measurement", "median", "per second", "vs raw D1 batch"],
 					rows: summaries.flatMap((s) => {
