@@ -109,8 +109,8 @@ export async function checkConsent(
 		for (const row of answers[k]?.results ?? []) rowsByPosition[positions[row.i] as number] = row;
 	});
 
-	// SPEC §6: an address of an erased contact that had opted out stays suppressed while no contact
-	// has it again. Only addresses without a contact are looked up (by keyed hash).
+	// SPEC §6: addresses of erased contacts stay suppressed while no contact has them again, so only
+	// addresses without a contact are looked up (by keyed hash).
 	const withoutContact: string[] = [];
 	recipients.forEach((recipient, position) => {
 		if (rowsByPosition[position]?.id) return;

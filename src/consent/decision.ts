@@ -22,7 +22,10 @@ export interface DecisionInput {
 	state: ConsentState | null;
 	/** The address is on the bare-address blocklist. */
 	addressBlocked: boolean;
-	/** The address belongs to an erased contact that had opted out, been blocked or bounced (SPEC §6). */
+	/**
+	 * The address belongs to an erased contact that had opted out, been blocked or bounced (SPEC §6).
+	 * Callers set it only for addresses no contact has again: a new contact's own state decides.
+	 */
 	suppressed: boolean;
 	channel: Channel;
 	topic: TopicDefinition | null;
@@ -58,4 +61,16 @@ export function effectiveTopicStatus(state: ConsentState, topicKey: string): Top
 	const topic = state.topics[topicKey];
 	if (!topic) return null;
 	return state.channels[topic.channel]?.optedOut ? "unsubscribed" : topic.status;
+}
+
+/**
+ * SPEC §6: why an erased contact's addresses must stay suppressed (a keyed hash is kept), or null
+ * when they may be forgotten completely.
+ */
+export function suppressionReason(state: ConsentState): "blocked" | "bounced" | "opted_out" | null {
+	const channels = Object.values(state.channels);
+	if (state.blocked) return "blocked";
+	if (channels.some((channel) => channel.bounced)) return "bounced";
+	if (channels.some((channel) => channel.optedOut)) return "opted_out";
+	return null;
 }

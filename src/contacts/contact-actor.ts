@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { suppressionReason } from "../consent/decision";
 import { applyEvent } from "../consent/reducer";
 import type { ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
@@ -33,15 +34,6 @@ export interface EraseResult {
 	/** Whether the address stays suppressed (the contact had opted out, been blocked or bounced). */
 	suppressed: boolean;
 	ledgerId: number;
-}
-
-/** Why an erased contact's addresses must stay suppressed, or null when they may be forgotten. */
-export function suppressionReason(consent: ConsentState): "blocked" | "bounced" | "opted_out" | null {
-	const channels = Object.values(consent.channels);
-	if (consent.blocked) return "blocked";
-	if (channels.some((channel) => channel.bounced)) return "bounced";
-	if (channels.some((channel) => channel.optedOut)) return "opted_out";
-	return null;
 }
 
 export type ProfilePatch = Partial<{
