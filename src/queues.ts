@@ -71,7 +71,9 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Bindin
 		const body = message.body;
 		const lane =
 			body?.kind === "webhook-event" && body.event ? `${body.event.channel}:${body.event.recipient}` : message.id;
-		lanes.set(lane, [...(lanes.get(lane) ?? []), message]);
+		const messages = lanes.get(lane);
+		if (messages) messages.push(message);
+		else lanes.set(lane, [message]);
 	}
 	await Promise.all(
 		[...lanes.values()].map(async (messages) => {

@@ -9,6 +9,7 @@
  */
 import type { FieldChange } from "../consent/types";
 import type { Bindings } from "../env";
+import { sendInBatches } from "../queue-batch";
 import { hexEncode, hmac, utf8 } from "../webhooks/crypto";
 
 export const SIGNATURE_HEADER = "X-Consent-Edge-Signature";
@@ -44,16 +45,11 @@ export function outboundEnabled(env: Bindings): boolean {
 	return Boolean(env.OUTBOUND_WEBHOOK_URL?.trim() && env.OUTBOUND_WEBHOOK_SECRET?.trim());
 }
 
-// Queues take at most 100 messages per sendBatch.
-const SEND_BATCH_LIMIT = 100;
-
-export async function enqueueOutbound(env: Bindings, events: OutboundEvent[]): Promise<void> {
-	for (let start = 0; start < events.length; start += SEND_BATCH_LIMIT) {
-		const chunk = events.slice(start, start + SEND_BATCH_LIMIT);
-		await env.OUTBOUND_QUEUE.sendBatch(
-			chunk.map((event) => ({ body: { kind: "outbound", event } as OutboundMessage })),
-		);
-	}
+export function enqueueOutbound(env: Bindings, events: OutboundEvent[]): Promise<void> {
+	return sendInBatches<OutboundMessage>(
+		env.OUTBOUND_QUEUE,
+		events.map((event) => ({ kind: "outbound", event })),
+	);
 }
 
 export async function signOutbound(secret: string, timestamp: number, body: string): Promise<string> {

@@ -7,12 +7,11 @@ import { Hono } from "hono";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/router";
+import { sendInBatches } from "../queue-batch";
 import type { WebhookEventMessage } from "./consumer";
 import { PROVIDER_NAMES, type Provider, type ProviderName, type VerifyDeps, WebhookBodyError } from "./provider";
 import { PROVIDERS } from "./providers";
 
-// Queues take at most 100 messages per sendBatch.
-const SEND_BATCH_LIMIT = 100;
 const CERTIFICATE_CACHE_MS = 24 * 60 * 60 * 1000;
 // The certificates' text, not their fetch promises: workerd warns when one request awaits another's.
 const certificates = new Map<string, { pem: string; expires: number }>();
@@ -113,14 +112,10 @@ export function webhooksRouter(deps: Partial<VerifyDeps> = {}) {
 				}
 				const receivedAt = new Date().toISOString();
 				try {
-					for (let start = 0; start < parsed.events.length; start += SEND_BATCH_LIMIT) {
-						const chunk = parsed.events.slice(start, start + SEND_BATCH_LIMIT);
-						await c.env.WEBHOOK_QUEUE.sendBatch(
-							chunk.map((event) => ({
-								body: { kind: "webhook-event", provider: provider.name, event, receivedAt } as WebhookEventMessage,
-							})),
-						);
-					}
+					await sendInBatches<WebhookEventMessage>(
+						c.env.WEBHOOK_QUEUE,
+						parsed.events.map((event) => ({ kind: "webhook-event", provider: provider.name, event, receivedAt })),
+					);
 				} catch (error) {
 					await forgetTokens(c.env, remembered);
 					throw error;
