@@ -46,3 +46,18 @@ export async function postEvents(
 ) {
 	return api("POST", "/v1/events", { body: { ...subject, events }, key });
 }
+
+/** Polls `check` until it returns a value (queues and their consumers run in the background). */
+export async function eventually<T>(
+	check: () => Promise<T | undefined | null | false>,
+	what: string,
+	ms = 15_000,
+): Promise<T> {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		const value = await check();
+		if (value) return value;
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+}

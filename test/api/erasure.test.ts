@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Bindings } from "../../src/env";
 import { suppressionHash } from "../../src/erasure/suppression";
 import type { WebhookEventMessage } from "../../src/webhooks/consumer";
-import { api, json, postEvents, unique, uniqueEmail, uniquePhone } from "../helpers";
+import { api, eventually, json, postEvents, unique, uniqueEmail, uniquePhone } from "../helpers";
 
 async function ledgerOf(contactId: string) {
 	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? ORDER BY id")
@@ -151,24 +151,18 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 		const email = uniqueEmail();
 		await api("PUT", `/v1/users/${externalId}`, { body: { email } });
 		expect((await api("DELETE", `/v1/users/${externalId}`)).status).toBe(204);
-		const deadline = Date.now() + 15_000;
-		for (;;) {
+		const erase = await eventually(async () => {
 			const received = await (await env.WEBHOOK_RECEIVER.fetch("https://receiver/__received")).json<
 				Array<{ body: string }>
 			>();
-			const erase = received
+			return received
 				.map((r) => JSON.parse(r.body))
 				.find((e) => e.event === "Erase" && e.contact.externalId === externalId);
-			if (erase) {
-				expect(erase).toMatchObject({
-					source: "erasure",
-					contact: { email: null, phone: null },
-					properties: { suppressed: false },
-				});
-				break;
-			}
-			if (Date.now() > deadline) throw new Error("no outbound Erase event");
-			await new Promise((resolve) => setTimeout(resolve, 50));
-		}
+		}, "the outbound Erase event");
+		expect(erase).toMatchObject({
+			source: "erasure",
+			contact: { email: null, phone: null },
+			properties: { suppressed: false },
+		});
 	});
 });

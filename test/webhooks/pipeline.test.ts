@@ -12,7 +12,7 @@ import worker from "../../src/index";
 import { retryDelaySeconds } from "../../src/queues";
 import type { WebhookEventMessage } from "../../src/webhooks/consumer";
 import type { WebhookEvent } from "../../src/webhooks/provider";
-import { api, json, putTopic, unique, uniqueEmail } from "../helpers";
+import { api, eventually, json, putTopic, unique, uniqueEmail } from "../helpers";
 
 function providerEvent(
 	recipient: string,
@@ -38,21 +38,6 @@ const message = (event: WebhookEvent, provider: WebhookEventMessage["provider"] 
 	event,
 	receivedAt: new Date().toISOString(),
 });
-
-/** Polls until `check` returns a value (queues deliver in the background). */
-async function eventually<T>(
-	check: () => Promise<T | undefined | null | false>,
-	what: string,
-	ms = 15_000,
-): Promise<T> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const value = await check();
-		if (value) return value;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-}
 
 async function ledgerRows(email: string) {
 	const { results } = await env.DB.prepare(

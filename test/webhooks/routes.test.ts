@@ -6,7 +6,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { base64Encode, hexEncode, hmac, utf8 } from "../../src/webhooks/crypto";
-import { BASE, json, putTopic, unique, uniqueEmail, uniquePhone } from "../helpers";
+import { BASE, eventually, json, putTopic, unique, uniqueEmail, uniquePhone } from "../helpers";
 import { basicAuth, rawToDer } from "./webhook-helpers";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -48,16 +48,6 @@ async function twilioSignature(url: string, params: Record<string, string>) {
 			.map((name) => name + params[name])
 			.join("");
 	return base64Encode(await hmac("SHA-1", env.TWILIO_AUTH_TOKEN, utf8(text)));
-}
-
-async function eventually<T>(check: () => Promise<T | undefined | null | false>, what: string): Promise<T> {
-	const deadline = Date.now() + 15_000;
-	for (;;) {
-		const value = await check();
-		if (value) return value;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
 }
 
 async function ledgerOf(column: "email" | "phone", address: string) {

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { base64Encode, utf8 } from "../../src/webhooks/crypto";
-import { BASE, uniqueEmail } from "../helpers";
+import { BASE, eventually, uniqueEmail } from "../helpers";
 import { rsaCertificate } from "./x509-builder";
 
 const TOPIC = env.SES_TOPIC_ARNS;
@@ -93,16 +93,12 @@ describe("POST /webhooks/ses", async () => {
 		expect(await response.json()).toMatchObject({ accepted: 1 });
 		expect(fetched).toContain(CERT_URL);
 
-		const deadline = Date.now() + 15_000;
-		let bounced = false;
-		while (!bounced && Date.now() < deadline) {
+		await eventually(async () => {
 			const row = await env.DB.prepare("SELECT consent FROM contacts WHERE email = ?")
 				.bind(email)
 				.first<{ consent: string }>();
-			bounced = row ? JSON.parse(row.consent).channels.email?.bounced === true : false;
-			if (!bounced) await new Promise((resolve) => setTimeout(resolve, 50));
-		}
-		expect(bounced).toBe(true);
+			return row && JSON.parse(row.consent).channels.email?.bounced === true;
+		}, "the bounce");
 
 		const ctx = createExecutionContext();
 		const tampered = await app.fetch(
