@@ -13,132 +13,290 @@ import {
 export type TopicLookup = (key: string) => TopicDefinition | undefined;
 
 /**
- * The consent rules of SPEC §2, the only code that changes consent state.
+ * Events that state a preference (a channel's opt-out, a topic's status). Their final effect is
+ * that of the time-ordered sequence, whatever order they arrive in. All other system events are
+ * facts (bounces, blocks), applied in arrival order; custom events change nothing.
+ */
+export const PREFERENCE_EVENTS: ReadonlySet<string> = new Set([
+	"Opt Out",
+	"Opt In",
+	"Subscribe",
+	"Confirm Subscription",
+	"Unsubscribe",
+	"Complaint",
+]);
+
+export const isPreferenceEvent = (event: Pick<ConsentEvent, "event">): boolean => PREFERENCE_EVENTS.has(event.event);
+
+/**
+ * Set by the service (never by a caller) on a `Subscribe` of a suppressed address: the topic waits
+ * for a confirmation even without double opt-in, so the person can come back through the link.
+ */
+export const CONFIRMATION_REQUIRED = "confirmationRequired";
+
+type Part = "all" | "preferences" | "facts";
+
+/**
+ * The consent rules, the only code that changes consent state: one event applied to a state in
+ * which every earlier preference event has been applied. Every accepted event yields an effect (and
+ * so a ledger row), with an empty `changes` list when it changed nothing: the ledger is the proof
+ * of what arrived, stats count only real changes.
  *
- * Every accepted event yields an effect (and so a ledger row), with an empty `changes` list when
- * it changed nothing: the ledger is the proof of what arrived, stats count only real changes.
- *
- * Out-of-order delivery (ESPs retry for a day): preferences (a channel's opt-out, a topic's status)
- * follow the newest event by occurrence time. An event older than the preference's last setting is
- * skipped, so a stale unsubscribe cannot undo a later re-subscribe, nor a stale opt-in a later
- * opt-out; an event restating the current value with a newer time refreshes that time. Facts
- * (bounces, blocks) apply in arrival order.
+ * Events that arrive late (older than the newest preference already applied) are not applied with
+ * this alone: `replayPreferences` re-folds the preference history in time order, so the newest
+ * intent wins for every arrival order (see `isLate`).
  */
 export function applyEvent(
 	state: ConsentState,
 	event: ConsentEvent,
 	topicOf: TopicLookup,
 ): { state: ConsentState; effect: LedgerEffect } {
+	const next = applyRules(state, event, topicOf, "all");
+	return { state: next, effect: effectOf(event, state, next) };
+}
+
+/** The ledger effect of going from `before` to `after` through `event`. */
+export function effectOf(event: ConsentEvent, before: ConsentState, after: ConsentState): LedgerEffect {
+	return { event: event.event, channel: event.channel, topic: event.topic, changes: diffStates(before, after) };
+}
+
+/** When the newest preference event applied to this state happened; null when none was. */
+export function preferenceClock(state: ConsentState): string | null {
+	if (state.preferencesAt !== undefined) return state.preferencesAt;
+	// States written before the clock was kept: the newest preference time they recorded.
+	let clock: string | null = null;
+	for (const channel of Object.values(state.channels)) clock = latestOf(clock, channel.optedOutAt);
+	for (const topic of Object.values(state.topics)) clock = latestOf(clock, topic.changedAt);
+	return clock;
+}
+
+/** A preference event older than one already applied: applying it on top would let it win wrongly. */
+export function isLate(state: ConsentState, event: ConsentEvent): boolean {
+	const clock = preferenceClock(state);
+	return isPreferenceEvent(event) && clock !== null && event.occurredAt < clock;
+}
+
+/**
+ * A preference event older than every preference it would set: in time order it would have been
+ * overwritten already. (Late events it does not cover, such as a Confirm Subscription without
+ * topic, need the replay to tell.)
+ */
+export function isSuperseded(state: ConsentState, event: ConsentEvent): boolean {
+	if (!isLate(state, event)) return false;
+	const newer = (time: string | null | undefined) => time !== null && time !== undefined && time > event.occurredAt;
+	const channels = event.channel ? [event.channel] : CHANNELS;
+	switch (event.event) {
+		case "Opt Out":
+		case "Opt In":
+			return channels.every((channel) => newer(state.channels[channel]?.optedOutAt));
+		case "Complaint":
+			return newer(state.channels[event.channel ?? "email"]?.optedOutAt);
+		case "Subscribe":
+		case "Unsubscribe":
+			return event.topic !== null && newer(state.topics[event.topic]?.changedAt);
+		case "Confirm Subscription":
+			return (
+				event.topic !== null &&
+				newer(state.topics[event.topic]?.changedAt) &&
+				(event.channel === null || newer(state.channels[event.channel]?.optedOutAt))
+			);
+		default:
+			return false;
+	}
+}
+
+/**
+ * The state whose preferences are the fold of `history` (every preference event of the contact,
+ * any order; equal times keep their given order) and whose facts (blocked, bounced) are those of
+ * `state`. Topics `topicOf` no longer knows (deleted since) keep their status as it is.
+ */
+export function replayPreferences(state: ConsentState, history: ConsentEvent[], topicOf: TopicLookup): ConsentState {
+	const channels: ConsentState["channels"] = {};
+	for (const channel of CHANNELS) {
+		const current = state.channels[channel];
+		if (current?.bounced || current?.bouncedAt) {
+			const bouncedAt = current.bouncedAt;
+			channels[channel] = {
+				optedOut: false,
+				bounced: current.bounced,
+				changedAt: bouncedAt ?? current.changedAt,
+				optedOutAt: null,
+				bouncedAt,
+			};
+		}
+	}
+	const topics: ConsentState["topics"] = {};
+	for (const [key, topic] of Object.entries(state.topics)) if (!topicOf(key)) topics[key] = topic;
+
+	let replayed: ConsentState = { blocked: state.blocked, channels, topics };
+	const ordered = history
+		.map((event, index) => ({ event, index }))
+		.filter(({ event }) => isPreferenceEvent(event) && (!event.topic || topicOf(event.topic)))
+		.sort((a, b) =>
+			a.event.occurredAt < b.event.occurredAt ? -1 : a.event.occurredAt > b.event.occurredAt ? 1 : a.index - b.index,
+		);
+	for (const { event } of ordered) replayed = applyRules(replayed, event, topicOf, "preferences");
+	return replayed;
+}
+
+/**
+ * Applies an event as it arrives. `history` holds every preference event already applied to
+ * `state` (any order), or null when the caller has not loaded it: an in-order event never needs it,
+ * a late one (`isLate`) does. The caller appends preference events to its history afterwards.
+ */
+export function applyArrived(
+	state: ConsentState,
+	event: ConsentEvent,
+	topicOf: TopicLookup,
+	history: readonly ConsentEvent[] | null,
+): ConsentState {
+	if (!isLate(state, event)) return applyEvent(state, event, topicOf).state;
+	if (history === null) throw new Error("reducer: a late preference event needs the contact's history");
+	return applyFacts(replayPreferences(state, [...history, event], topicOf), event, topicOf);
+}
+
+/** Applies only the fact part of an event (a late `Opt In`'s clearBounce). */
+function applyFacts(state: ConsentState, event: ConsentEvent, topicOf: TopicLookup): ConsentState {
+	return applyRules(state, event, topicOf, "facts");
+}
+
+function applyRules(state: ConsentState, event: ConsentEvent, topicOf: TopicLookup, part: Part): ConsentState {
+	const preferences = part !== "facts";
+	const facts = part !== "preferences";
+	if (!facts && !isPreferenceEvent(event)) return state;
 	const next: ConsentState = {
 		blocked: state.blocked,
 		channels: { ...state.channels },
 		topics: { ...state.topics },
+		...(state.preferencesAt !== undefined ? { preferencesAt: state.preferencesAt } : {}),
 	};
-	const changes: FieldChange[] = [];
-	let refreshed = false;
 	const at = event.occurredAt;
 
 	const channelOf = (channel: Channel): ChannelState =>
 		next.channels[channel] ?? { optedOut: false, bounced: false, changedAt: at, optedOutAt: null, bouncedAt: null };
 
+	// A preference restated with the same value still takes this event's time: it is the newest
+	// word on it, which an older event arriving later must not overturn.
 	const setOptedOut = (channel: Channel, optedOut: boolean) => {
 		const current = channelOf(channel);
-		if (current.optedOutAt !== null && at < current.optedOutAt) return;
-		if (current.optedOut === optedOut) {
-			if (current.optedOutAt !== null && at > current.optedOutAt) {
-				next.channels[channel] = { ...current, optedOutAt: at, changedAt: latest(current.changedAt, at) };
-				refreshed = true;
-			}
-			return;
-		}
 		next.channels[channel] = { ...current, optedOut, optedOutAt: at, changedAt: latest(current.changedAt, at) };
-		changes.push({ field: `channels.${channel}.optedOut`, from: current.optedOut, to: optedOut });
 	};
 
 	const setBounced = (channel: Channel, bounced: boolean) => {
 		const current = channelOf(channel);
 		if (current.bounced === bounced) return;
 		next.channels[channel] = { ...current, bounced, bouncedAt: at, changedAt: latest(current.changedAt, at) };
-		changes.push({ field: `channels.${channel}.bounced`, from: current.bounced, to: bounced });
 	};
 
 	const setTopic = (topic: TopicDefinition, status: TopicStatus) => {
-		const current = next.topics[topic.key];
-		if (current && at < current.changedAt) return;
-		if (current?.status === status) {
-			if (at > current.changedAt) {
-				next.topics[topic.key] = { ...current, changedAt: at };
-				refreshed = true;
-			}
-			return;
-		}
 		next.topics[topic.key] = { status, channel: topic.channel, changedAt: at };
-		changes.push({ field: `topics.${topic.key}.status`, from: current?.status ?? null, to: status });
 	};
 
 	const channelsOf = (channel: Channel | null): readonly Channel[] => (channel ? [channel] : CHANNELS);
 
-	switch (event.event) {
-		case "Opt Out":
-			for (const channel of channelsOf(event.channel)) setOptedOut(channel, true);
-			break;
-		case "Complaint":
-			setOptedOut(event.channel ?? "email", true);
-			break;
-		case "Opt In":
-			for (const channel of channelsOf(event.channel)) {
-				setOptedOut(channel, false);
-				if (event.properties.clearBounce === true) setBounced(channel, false);
+	if (preferences && isPreferenceEvent(event)) {
+		next.preferencesAt = latestOf(preferenceClock(state), at) ?? at;
+		switch (event.event) {
+			case "Opt Out":
+				for (const channel of channelsOf(event.channel)) setOptedOut(channel, true);
+				break;
+			case "Complaint":
+				setOptedOut(event.channel ?? "email", true);
+				break;
+			case "Opt In":
+				for (const channel of channelsOf(event.channel)) setOptedOut(channel, false);
+				break;
+			case "Subscribe": {
+				const topic = requireTopic(event, topicOf);
+				const current = next.topics[topic.key]?.status;
+				if (event.properties[CONFIRMATION_REQUIRED] === true) setTopic(topic, "pending");
+				// A confirmed subscription is not sent back to pending by a repeated sign-up.
+				else if (topic.doubleOptIn) setTopic(topic, current === "subscribed" ? "subscribed" : "pending");
+				else setTopic(topic, "subscribed");
+				break;
 			}
-			break;
-		case "Bounce":
-			if (event.properties.type === "hard") setBounced(event.channel ?? "email", true);
-			break;
-		case "Subscribe": {
-			const topic = requireTopic(event, topicOf);
-			// A confirmed subscription is not sent back to pending by a repeated sign-up.
-			if (topic.doubleOptIn && next.topics[topic.key]?.status === "subscribed") break;
-			setTopic(topic, topic.doubleOptIn ? "pending" : "subscribed");
-			break;
-		}
-		case "Confirm Subscription": {
-			const confirmed = event.topic
-				? [requireTopic(event, topicOf)]
-				: Object.entries(next.topics)
-						.filter(([, s]) => s.status === "pending" && (!event.channel || s.channel === event.channel))
-						.map(([key]) => topicOf(key))
-						.filter((topic): topic is TopicDefinition => topic !== undefined);
-			for (const topic of confirmed) {
-				setTopic(topic, "subscribed");
-				setOptedOut(topic.channel, false);
+			case "Confirm Subscription": {
+				const confirmed = event.topic
+					? [requireTopic(event, topicOf)]
+					: Object.entries(next.topics)
+							.filter(([, s]) => s.status === "pending" && (!event.channel || s.channel === event.channel))
+							.map(([key]) => topicOf(key))
+							.filter((topic): topic is TopicDefinition => topic !== undefined);
+				const keys = new Set(confirmed.map((topic) => topic.key));
+				for (const topic of confirmed) {
+					// Confirming after an opt-out of the whole channel opens the channel for the confirmed
+					// topics only: what the person had stopped does not resume with it.
+					if (next.channels[topic.channel]?.optedOut) {
+						for (const [key, other] of Object.entries(next.topics)) {
+							const definition = topicOf(key);
+							if (!keys.has(key) && other.channel === topic.channel && other.status === "subscribed" && definition) {
+								setTopic(definition, "unsubscribed");
+							}
+						}
+					}
+					setTopic(topic, "subscribed");
+					setOptedOut(topic.channel, false);
+				}
+				break;
 			}
-			break;
+			case "Unsubscribe":
+				setTopic(requireTopic(event, topicOf), "unsubscribed");
+				break;
 		}
-		case "Unsubscribe":
-			setTopic(requireTopic(event, topicOf), "unsubscribed");
-			break;
-		case "Block":
-		case "Unblock": {
-			const blocked = event.event === "Block";
-			if (next.blocked !== blocked) {
-				changes.push({ field: "blocked", from: next.blocked, to: blocked });
-				next.blocked = blocked;
-			}
-			break;
-		}
-		default:
-			// Custom events are recorded and forwarded, never change consent.
-			break;
 	}
 
-	return {
-		state: changes.length > 0 || refreshed ? next : state,
-		effect: { event: event.event, channel: event.channel, topic: event.topic, changes },
-	};
+	if (facts) {
+		switch (event.event) {
+			case "Opt In":
+				if (event.properties.clearBounce === true)
+					for (const channel of channelsOf(event.channel)) setBounced(channel, false);
+				break;
+			case "Bounce":
+				if (event.properties.type === "hard") setBounced(event.channel ?? "email", true);
+				break;
+			case "Block":
+			case "Unblock":
+				next.blocked = event.event === "Block";
+				break;
+			default:
+				// Custom events are recorded and forwarded, never change consent.
+				break;
+		}
+	}
+	return next;
+}
+
+/** The value changes between two states, as ledger rows list them. */
+export function diffStates(before: ConsentState, after: ConsentState): FieldChange[] {
+	const changes: FieldChange[] = [];
+	if (before.blocked !== after.blocked) changes.push({ field: "blocked", from: before.blocked, to: after.blocked });
+	for (const channel of CHANNELS) {
+		const from = before.channels[channel];
+		const to = after.channels[channel];
+		if ((from?.optedOut ?? false) !== (to?.optedOut ?? false)) {
+			changes.push({ field: `channels.${channel}.optedOut`, from: from?.optedOut ?? false, to: to?.optedOut ?? false });
+		}
+		if ((from?.bounced ?? false) !== (to?.bounced ?? false)) {
+			changes.push({ field: `channels.${channel}.bounced`, from: from?.bounced ?? false, to: to?.bounced ?? false });
+		}
+	}
+	const keys = new Set([...Object.keys(before.topics), ...Object.keys(after.topics)]);
+	for (const key of keys) {
+		const from = before.topics[key]?.status ?? null;
+		const to = after.topics[key]?.status ?? null;
+		if (from !== to) changes.push({ field: `topics.${key}.status`, from, to });
+	}
+	return changes;
 }
 
 function latest(a: string, b: string): string {
 	return a > b ? a : b;
+}
+
+function latestOf(a: string | null, b: string | null): string | null {
+	if (a === null) return b;
+	if (b === null) return a;
+	return latest(a, b);
 }
 
 function requireTopic(event: ConsentEvent, topicOf: TopicLookup): TopicDefinition {

@@ -43,6 +43,8 @@ export interface ConsentState {
 	blocked: boolean;
 	channels: Partial<Record<Channel, ChannelState>>;
 	topics: Record<string, TopicState>;
+	/** When the newest preference event applied so far happened: older ones arriving later are replayed in order. */
+	preferencesAt?: string;
 }
 
 export interface TopicDefinition {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { suppressionReason } from "../consent/decision";
-import { applyEvent } from "../consent/reducer";
-import type { ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
+import { applyArrived, effectOf, isLate, isPreferenceEvent, PREFERENCE_EVENTS } from "../consent/reducer";
+import type { Channel, ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
 import { suppressionHash } from "../erasure/suppression";
 import { enqueueOutbound, outboundEnabled } from "../outbound/outbound";
@@ -183,7 +183,12 @@ export class ContactActor extends DurableObject<Bindings> {
 		const seen = new Set(((seenRead?.results ?? []) as Array<{ key: string }>).map((row) => row.key));
 		const topicsByKey = new Map(topics.map((topic) => [topic.key, topic]));
 
+		const topicOf = (key: string) => topicsByKey.get(key);
 		let state: ConsentState = contact.consent;
+		// The contact's preference events, oldest first: read from the ledger only when a late event
+		// needs them, then kept up to date with this batch's events.
+		let history: ConsentEvent[] | null = null;
+		const appliedPreferences: ConsentEvent[] = [];
 		const rows: LedgerInsert[] = [];
 		let duplicates = 0;
 		for (const event of events) {
@@ -194,18 +199,23 @@ export class ContactActor extends DurableObject<Bindings> {
 				}
 				seen.add(event.idempotencyKey);
 			}
-			const result = applyEvent(state, event, (key) => topicsByKey.get(key));
-			state = result.state;
+			const before = state;
+			if (history === null && isLate(state, event)) {
+				history = [...(await this.preferenceHistory(contactId)), ...appliedPreferences];
+			}
+			state = applyArrived(state, event, topicOf, history);
+			if (isPreferenceEvent(event)) (history ?? appliedPreferences).push(event);
+			const effect = effectOf(event, before, state);
 			const properties = { ...event.properties };
 			if (event.confirmUrl && event.topic && state.topics[event.topic]?.status === "pending") {
 				properties.confirmUrl = event.confirmUrl;
 			}
 			rows.push({
-				event: result.effect.event,
-				channel: result.effect.channel,
-				topic: result.effect.topic,
-				changes: JSON.stringify(result.effect.changes),
-				changed: result.effect.changes.length > 0 ? 1 : 0,
+				event: effect.event,
+				channel: effect.channel,
+				topic: effect.topic,
+				changes: JSON.stringify(effect.changes),
+				changed: effect.changes.length > 0 ? 1 : 0,
 				properties: JSON.stringify(properties),
 				reason: textOrNull(event.properties.reason) ?? (event.event === "Complaint" ? "complaint" : null),
 				feedback: textOrNull(event.properties.comment) ?? textOrNull(event.properties.feedback),
@@ -288,6 +298,23 @@ export class ContactActor extends DurableObject<Bindings> {
 		} catch (error) {
 			console.error(`outbound webhook: ledger events ${ledgerIds.join(",")} not queued: ${String(error)}`);
 		}
+	}
+
+	/** The contact's preference events as the ledger recorded them, in arrival order. */
+	private async preferenceHistory(contactId: string): Promise<ConsentEvent[]> {
+		const { results } = await this.env.DB.prepare(
+			`SELECT event, channel, topic, properties, occurred_at FROM ledger
+			 WHERE contact_id = ? AND event IN (SELECT value FROM json_each(?)) ORDER BY id`,
+		)
+			.bind(contactId, JSON.stringify([...PREFERENCE_EVENTS]))
+			.all<{ event: string; channel: Channel | null; topic: string | null; properties: string; occurred_at: string }>();
+		return results.map((row) => ({
+			event: row.event,
+			channel: row.channel,
+			topic: row.topic,
+			properties: JSON.parse(row.properties),
+			occurredAt: row.occurred_at,
+		}));
 	}
 
 	private async updateProfileLocked(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {

@@ -16,7 +16,7 @@
  */
 import { effectiveTopicStatus } from "../consent/decision";
 import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
-import { applyEvent } from "../consent/reducer";
+import { applyEvent, isSuperseded } from "../consent/reducer";
 import {
 	CHANNELS,
 	type Channel,
@@ -706,6 +706,8 @@ class Importer {
 		let state = start;
 		const events: ConsentEvent[] = [];
 		for (const candidate of candidates) {
+			// Without the contact's history at hand: a value older than the preference it sets is no news.
+			if (isSuperseded(state, candidate)) continue;
 			const result = applyEvent(state, candidate, topicOf);
 			if (result.effect.changes.length === 0) continue;
 			state = result.state;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, type TopicLookup } from "../../src/consent/reducer";
+import {
+	applyArrived,
+	applyEvent,
+	effectOf,
+	isLate,
+	isPreferenceEvent,
+	type TopicLookup,
+} from "../../src/consent/reducer";
 import {
 	type Channel,
 	type ChannelState,
@@ -98,10 +105,10 @@ describe("applyEvent: Opt Out", () => {
 		expect(effect.changes).toEqual([]);
 	});
 
-	it("a repeated opt out with the same time returns the same state", () => {
+	it("a repeated opt out with the same time changes nothing", () => {
 		const before = stateWith({ channels: { email: channelState(true, false, T2) } });
 		const { state, effect } = applyEvent(before, event("Opt Out", { channel: "email" }), topicOf);
-		expect(state).toBe(before);
+		expect(state.channels).toEqual(before.channels);
 		expect(effect.changes).toEqual([]);
 	});
 
@@ -124,17 +131,24 @@ describe("applyEvent: Opt In", () => {
 	it("without a channel reverses every opted-out channel", () => {
 		const before = stateWith({ channels: { email: channelState(true, false), push: channelState(true, false) } });
 		const { state, effect } = applyEvent(before, event("Opt In"), topicOf);
-		expect(state.channels).toEqual({ email: channelState(false, false, T2), push: channelState(false, false, T2) });
+		// Channels that were never opted out get the time too: an older Opt Out arriving later must not win.
+		expect(state.channels).toEqual({
+			email: channelState(false, false, T2),
+			sms: channelState(false, false, T2),
+			whatsapp: channelState(false, false, T2),
+			push: channelState(false, false, T2),
+		});
 		expect(effect.changes).toEqual([
 			{ field: "channels.email.optedOut", from: true, to: false },
 			{ field: "channels.push.optedOut", from: true, to: false },
 		]);
 	});
 
-	it("on a contact that never opted out changes nothing", () => {
+	it("on a contact that never opted out changes no value but records when it was said", () => {
 		const before = emptyConsentState();
-		const { state, effect } = applyEvent(before, event("Opt In"), topicOf);
-		expect(state).toEqual(emptyConsentState());
+		const { state, effect } = applyEvent(before, event("Opt In", { channel: "email" }), topicOf);
+		expect(state.channels).toEqual({ email: channelState(false, false, T2) });
+		expect(state.preferencesAt).toBe(T2);
 		expect(effect.changes).toEqual([]);
 	});
 
@@ -197,7 +211,7 @@ describe("applyEvent: Subscribe", () => {
 	it("does not send a confirmed double opt-in topic back to pending", () => {
 		const before = stateWith({ topics: { kids: topicState("subscribed") } });
 		const { state, effect } = applyEvent(before, event("Subscribe", { topic: "kids" }), topicOf);
-		expect(state.topics.kids).toEqual(topicState("subscribed"));
+		expect(state.topics.kids).toEqual(topicState("subscribed", "email", T2));
 		expect(effect.changes).toEqual([]);
 	});
 
@@ -235,8 +249,8 @@ describe("applyEvent: Confirm Subscription", () => {
 		expect(state.topics.kids).toEqual(topicState("subscribed", "email", T2));
 		expect(state.channels.email).toEqual(channelState(false, false, T2));
 		expect(effect.changes).toEqual([
-			{ field: "topics.kids.status", from: "pending", to: "subscribed" },
 			{ field: "channels.email.optedOut", from: true, to: false },
+			{ field: "topics.kids.status", from: "pending", to: "subscribed" },
 		]);
 	});
 
@@ -274,15 +288,15 @@ describe("applyEvent: Confirm Subscription", () => {
 		expect(state.channels.sms).toEqual(channelState(false, false, T2));
 		expect(state.channels.email).toEqual(channelState(true, false));
 		expect(effect.changes).toEqual([
-			{ field: "topics.sms-deals.status", from: "pending", to: "subscribed" },
 			{ field: "channels.sms.optedOut", from: true, to: false },
+			{ field: "topics.sms-deals.status", from: "pending", to: "subscribed" },
 		]);
 	});
 
 	it("without pending topics changes nothing", () => {
 		const before = stateWith({ topics: { kids: topicState("subscribed") } });
 		const { state, effect } = applyEvent(before, event("Confirm Subscription"), topicOf);
-		expect(state).toBe(before);
+		expect(state.topics).toEqual(before.topics);
 		expect(effect).toEqual({ event: "Confirm Subscription", channel: null, topic: null, changes: [] });
 	});
 
@@ -291,6 +305,62 @@ describe("applyEvent: Confirm Subscription", () => {
 		const { state, effect } = applyEvent(before, event("Confirm Subscription"), topicOf);
 		expect(state.topics.deleted).toEqual(topicState("pending"));
 		expect(effect.changes).toEqual([]);
+	});
+});
+
+describe("applyEvent: confirming after an opt-out of the whole channel", () => {
+	it("opens the channel for the confirmed topic only; other subscribed topics of the channel stop", () => {
+		const before = stateWith({
+			channels: { email: channelState(true, false), sms: channelState(false, false) },
+			topics: {
+				news: topicState("subscribed"),
+				pets: topicState("pending"),
+				kids: topicState("pending"),
+				"sms-deals": topicState("subscribed", "sms"),
+			},
+		});
+		const { state, effect } = applyEvent(before, event("Confirm Subscription", { topic: "kids" }), topicOf);
+		expect(state.channels.email?.optedOut).toBe(false);
+		expect(state.topics).toEqual({
+			news: topicState("unsubscribed", "email", T2),
+			pets: topicState("pending"),
+			kids: topicState("subscribed", "email", T2),
+			"sms-deals": topicState("subscribed", "sms"),
+		});
+		// One ledger row holds every change.
+		expect(effect.changes).toEqual([
+			{ field: "channels.email.optedOut", from: true, to: false },
+			{ field: "topics.news.status", from: "subscribed", to: "unsubscribed" },
+			{ field: "topics.kids.status", from: "pending", to: "subscribed" },
+		]);
+	});
+
+	it("leaves the other topics alone when the channel was open", () => {
+		const before = stateWith({ topics: { news: topicState("subscribed"), kids: topicState("pending") } });
+		const { state } = applyEvent(before, event("Confirm Subscription", { topic: "kids" }), topicOf);
+		expect(state.topics.news).toEqual(topicState("subscribed"));
+		expect(state.topics.kids?.status).toBe("subscribed");
+	});
+});
+
+describe("applyEvent: a Subscribe that requires confirmation (a suppressed address)", () => {
+	it("makes even a topic without double opt-in pending", () => {
+		const { state } = applyEvent(
+			emptyConsentState(),
+			event("Subscribe", { topic: "news", properties: { confirmationRequired: true } }),
+			topicOf,
+		);
+		expect(state.topics.news?.status).toBe("pending");
+	});
+
+	it("makes a subscribed topic pending again, so the person can confirm", () => {
+		const before = stateWith({ topics: { kids: topicState("subscribed") } });
+		const { state } = applyEvent(
+			before,
+			event("Subscribe", { topic: "kids", properties: { confirmationRequired: true } }),
+			topicOf,
+		);
+		expect(state.topics.kids?.status).toBe("pending");
 	});
 });
 
@@ -338,7 +408,7 @@ describe("applyEvent: Block and Unblock", () => {
 	it("a repeated Block changes nothing", () => {
 		const before = stateWith({ blocked: true });
 		const { state, effect } = applyEvent(before, event("Block"), topicOf);
-		expect(state).toBe(before);
+		expect(state).toEqual(before);
 		expect(effect.changes).toEqual([]);
 	});
 
@@ -390,7 +460,6 @@ describe("applyEvent: Bounce", () => {
 			event("Bounce", { channel: "email", properties: { type: "soft" } }),
 			topicOf,
 		);
-		expect(state).toBe(before);
 		expect(state).toEqual(emptyConsentState());
 		expect(effect).toEqual({ event: "Bounce", channel: "email", topic: null, changes: [] });
 	});
@@ -420,7 +489,7 @@ describe("applyEvent: custom events", () => {
 		const before = stateWith({ channels: { email: channelState(true, false) } });
 		const custom = event("Order Placed", { channel: "email", topic: "news", properties: { total: 42 } });
 		const { state, effect } = applyEvent(before, custom, topicOf);
-		expect(state).toBe(before);
+		expect(state).toEqual(before);
 		expect(effect).toEqual({ event: "Order Placed", channel: "email", topic: "news", changes: [] });
 	});
 
@@ -459,116 +528,149 @@ describe("applyEvent: the input state is never mutated", () => {
 	}
 });
 
-describe("applyEvent: out-of-order events", () => {
+/** Events applied as they arrive, with the contact's preference history kept as the actor keeps it. */
+function arrive(events: ConsentEvent[], start: ConsentState = emptyConsentState()) {
+	let state = start;
+	const history: ConsentEvent[] = [];
+	const effects = events.map((next) => {
+		const before = state;
+		state = applyArrived(state, next, topicOf, history);
+		if (isPreferenceEvent(next)) history.push(next);
+		return effectOf(next, before, state);
+	});
+	return { state, effects };
+}
+
+describe("applyArrived: out-of-order events", () => {
 	it("skips an Opt In older than the channel's last change", () => {
-		const before = stateWith({ channels: { email: channelState(true, false, T2) } });
-		const { state, effect } = applyEvent(before, event("Opt In", { channel: "email", occurredAt: T1 }), topicOf);
+		const { state, effects } = arrive([
+			event("Opt Out", { channel: "email", occurredAt: T2 }),
+			event("Opt In", { channel: "email", occurredAt: T1 }),
+		]);
 		expect(state.channels.email).toEqual(channelState(true, false, T2));
-		expect(effect.changes).toEqual([]);
+		expect(effects[1]?.changes).toEqual([]);
 	});
 
 	it("applies an Opt In newer than the channel's last change", () => {
-		const before = stateWith({ channels: { email: channelState(true, false, T1) } });
-		const { state } = applyEvent(before, event("Opt In", { channel: "email", occurredAt: T2 }), topicOf);
+		const { state } = arrive([
+			event("Opt Out", { channel: "email", occurredAt: T1 }),
+			event("Opt In", { channel: "email", occurredAt: T2 }),
+		]);
 		expect(state.channels.email).toEqual(channelState(false, false, T2));
 	});
 
-	it("applies an Opt In at the same instant as the last change", () => {
-		const before = stateWith({ channels: { email: channelState(true, false, T2) } });
-		const { state } = applyEvent(before, event("Opt In", { channel: "email", occurredAt: T2 }), topicOf);
+	it("applies an Opt In at the same instant as the last change (arrival order breaks ties)", () => {
+		const { state } = arrive([
+			event("Opt Out", { channel: "email", occurredAt: T2 }),
+			event("Opt In", { channel: "email", occurredAt: T2 }),
+		]);
 		expect(state.channels.email?.optedOut).toBe(false);
 	});
 
-	it("skips an Opt Out older than the last opt in: a stale unsubscribe cannot undo a re-subscribe", () => {
-		const before = stateWith({ channels: { email: channelState(false, false, T2) } });
-		const { state, effect } = applyEvent(before, event("Opt Out", { channel: "email", occurredAt: T1 }), topicOf);
-		expect(state).toBe(before);
-		expect(effect.changes).toEqual([]);
+	it("an Opt In of a channel never opted out still beats a late older Opt Out", () => {
+		const { state, effects } = arrive([
+			event("Opt In", { channel: "email", occurredAt: T2 }),
+			event("Opt Out", { channel: "email", occurredAt: T1 }),
+		]);
+		expect(state.channels.email?.optedOut).toBe(false);
+		expect(effects.map((effect) => effect.changes)).toEqual([[], []]);
 	});
 
 	it("judges an opt out by the preference's time, not by a newer bounce", () => {
 		// Never opted out; bounced at T3. An Opt Out from T2 is not older than any preference: it applies.
-		const before = stateWith({
-			channels: { email: { optedOut: false, bounced: true, changedAt: T3, optedOutAt: null, bouncedAt: T3 } },
-		});
-		const { state } = applyEvent(before, event("Opt Out", { channel: "email", occurredAt: T2 }), topicOf);
-		expect(state.channels.email).toMatchObject({ optedOut: true, optedOutAt: T2, changedAt: T3 });
+		const { state } = arrive([
+			event("Bounce", { channel: "email", properties: { type: "hard" }, occurredAt: T3 }),
+			event("Opt Out", { channel: "email", occurredAt: T2 }),
+		]);
+		expect(state.channels.email).toMatchObject({ optedOut: true, optedOutAt: T2, changedAt: T3, bounced: true });
 	});
 
 	it("always applies an older hard Bounce", () => {
-		const before = stateWith({ channels: { email: channelState(false, false, T2) } });
-		const { state } = applyEvent(
-			before,
+		const { state } = arrive([
+			event("Opt In", { channel: "email", occurredAt: T2 }),
 			event("Bounce", { channel: "email", properties: { type: "hard" }, occurredAt: T1 }),
-			topicOf,
-		);
+		]);
 		expect(state.channels.email?.bounced).toBe(true);
 	});
 
-	it("clears a bounce in arrival order while skipping the older opt in", () => {
-		const before = stateWith({ channels: { email: channelState(true, true, T2) } });
-		const { state, effect } = applyEvent(
-			before,
+	it("clears a bounce in arrival order while the older opt in loses to the newer opt out", () => {
+		const { state, effects } = arrive([
+			event("Opt Out", { channel: "email", occurredAt: T2 }),
+			event("Bounce", { channel: "email", properties: { type: "hard" }, occurredAt: T2 }),
 			event("Opt In", { channel: "email", properties: { clearBounce: true }, occurredAt: T1 }),
-			topicOf,
-		);
+		]);
 		expect(state.channels.email).toMatchObject({ optedOut: true, bounced: false, optedOutAt: T2 });
-		expect(effect.changes).toEqual([{ field: "channels.email.bounced", from: true, to: false }]);
+		expect(effects[2]?.changes).toEqual([{ field: "channels.email.bounced", from: true, to: false }]);
 	});
 
 	it("skips a Subscribe older than the topic's last change", () => {
-		const before = stateWith({ topics: { news: topicState("unsubscribed", "email", T2) } });
-		const { state, effect } = applyEvent(before, event("Subscribe", { topic: "news", occurredAt: T1 }), topicOf);
+		const { state, effects } = arrive([
+			event("Unsubscribe", { topic: "news", occurredAt: T2 }),
+			event("Subscribe", { topic: "news", occurredAt: T1 }),
+		]);
 		expect(state.topics.news).toEqual(topicState("unsubscribed", "email", T2));
-		expect(effect.changes).toEqual([]);
+		expect(effects[1]?.changes).toEqual([]);
 	});
 
 	it("skips a Confirm Subscription older than the topic's and channel's last change", () => {
-		const before = stateWith({
-			channels: { email: channelState(true, false, T2) },
-			topics: { kids: topicState("unsubscribed", "email", T2) },
-		});
-		const { state, effect } = applyEvent(
-			before,
+		const { state, effects } = arrive([
+			event("Subscribe", { topic: "kids", occurredAt: T0 }),
+			event("Unsubscribe", { topic: "kids", occurredAt: T2 }),
+			event("Opt Out", { channel: "email", occurredAt: T2 }),
 			event("Confirm Subscription", { topic: "kids", occurredAt: T1 }),
-			topicOf,
-		);
-		expect(state).toBe(before);
-		expect(effect.changes).toEqual([]);
+		]);
+		expect(state.topics.kids?.status).toBe("unsubscribed");
+		expect(state.channels.email?.optedOut).toBe(true);
+		expect(effects[3]?.changes).toEqual([]);
 	});
 
-	it("skips an Unsubscribe older than the topic's last change", () => {
-		const before = stateWith({ topics: { news: topicState("subscribed", "email", T2) } });
-		const { state, effect } = applyEvent(before, event("Unsubscribe", { topic: "news", occurredAt: T1 }), topicOf);
-		expect(state).toBe(before);
-		expect(effect.changes).toEqual([]);
+	it("a late Confirm between a Subscribe and its repetition confirms the topic", () => {
+		// Subscribe (T1), Confirm (T2), Subscribe again (T3): in time order the topic stays subscribed.
+		const { state } = arrive([
+			event("Subscribe", { topic: "kids", occurredAt: T1 }),
+			event("Subscribe", { topic: "kids", occurredAt: T3 }),
+			event("Confirm Subscription", { topic: "kids", occurredAt: T2 }),
+		]);
+		expect(state.topics.kids?.status).toBe("subscribed");
 	});
 
 	it("retried events in any order end with the newest one when it is an Opt In", () => {
 		// Opt Out T1, Opt In T3 arrive first; then a retried Opt Out T0 and a retried Opt In T2.
-		let state = emptyConsentState();
-		for (const [name, at] of [
-			["Opt Out", T1],
-			["Opt In", T3],
-			["Opt Out", T0],
-			["Opt In", T2],
-		] as const) {
-			state = applyEvent(state, event(name, { channel: "email", occurredAt: at }), topicOf).state;
-		}
+		const { state } = arrive(
+			(
+				[
+					["Opt Out", T1],
+					["Opt In", T3],
+					["Opt Out", T0],
+					["Opt In", T2],
+				] as const
+			).map(([name, at]) => event(name, { channel: "email", occurredAt: at })),
+		);
 		expect(state.channels.email?.optedOut).toBe(false);
 	});
 
 	it("a late hard Bounce does not let an Opt In older than the last Opt Out through", () => {
-		// Opt Out at T3. A hard bounce from T1 arrives late, then an Opt In from T2 (older than the
-		// Opt Out): the Opt In must be skipped, the opt out of T3 is the field's last change.
-		let state = stateWith({ channels: { email: channelState(true, false, T3) } });
-		state = applyEvent(
-			state,
+		const { state, effects } = arrive([
+			event("Opt Out", { channel: "email", occurredAt: T3 }),
 			event("Bounce", { channel: "email", properties: { type: "hard" }, occurredAt: T1 }),
+			event("Opt In", { channel: "email", occurredAt: T2 }),
+		]);
+		expect(state.channels.email?.optedOut).toBe(true);
+		expect(effects[2]?.changes).toEqual([]);
+	});
+
+	it("a late event needs the history", () => {
+		const state = applyEvent(
+			emptyConsentState(),
+			event("Opt Out", { channel: "email", occurredAt: T2 }),
 			topicOf,
 		).state;
-		const { state: after, effect } = applyEvent(state, event("Opt In", { channel: "email", occurredAt: T2 }), topicOf);
-		expect(after.channels.email?.optedOut).toBe(true);
-		expect(effect.changes).toEqual([]);
+		expect(isLate(state, event("Opt In", { channel: "email", occurredAt: T1 }))).toBe(true);
+		expect(isLate(state, event("Bounce", { channel: "email", properties: { type: "hard" }, occurredAt: T1 }))).toBe(
+			false,
+		);
+		expect(() => applyArrived(state, event("Opt In", { channel: "email", occurredAt: T1 }), topicOf, null)).toThrow(
+			/history/,
+		);
 	});
 });
