@@ -12,6 +12,7 @@ import { importsRouter } from "./api/imports";
 import { leadsRouter } from "./api/leads";
 import { linksRouter } from "./api/links";
 import { statsRouter } from "./api/stats";
+import { suppressionsRouter } from "./api/suppressions";
 import { topicsRouter } from "./api/topics";
 import { usersRouter } from "./api/users";
 import { ApiError, problem, toApiError } from "./http/errors";
@@ -72,6 +73,7 @@ export function createApp(options: AppOptions = {}) {
 	app.route("/", consentRouter);
 	app.route("/", topicsRouter);
 	app.route("/", blocklistRouter);
+	app.route("/", suppressionsRouter);
 	app.route("/", apiKeysRouter);
 	app.route("/", linksRouter);
 	app.route("/", pagesRouter);

@@ -83,6 +83,7 @@ export const blocklistRouter = createRouter()
 		return c.json(toJson(current?.results[0] as BlockRow), inserted?.meta.changes ? 201 : 200);
 	})
 	.openapi(getBlock, async (c) => {
+		assertAllBusinessUnits(c.var.principal);
 		const { value } = addressFrom(c.req.valid("param").address);
 		const row = await c.env.DB.prepare("SELECT * FROM blocklist WHERE address = ?").bind(value).first<BlockRow>();
 		if (!row) throw notFound("Blocked address");

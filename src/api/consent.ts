@@ -93,6 +93,7 @@ const postBatch = createRoute({
 async function questionFor(
 	env: Bindings,
 	input: { channel: Channel; topic?: string; kind: MessageKind; businessUnit: string },
+	readableUnits: readonly string[] | null,
 ): Promise<CheckQuestion> {
 	const topic = input.topic ? await findTopic(env, input.topic) : null;
 	if (input.topic && (!topic || !topicAvailableIn(topic, input.businessUnit))) {
@@ -101,7 +102,7 @@ async function questionFor(
 	if (topic && topic.channel !== input.channel) {
 		throw invalid(`topic "${topic.key}" belongs to channel "${topic.channel}", not "${input.channel}"`);
 	}
-	return { channel: input.channel, topic, kind: input.kind, businessUnit: input.businessUnit };
+	return { channel: input.channel, topic, kind: input.kind, businessUnit: input.businessUnit, readableUnits };
 }
 
 export const consentRouter = createRouter()
@@ -119,13 +120,21 @@ export const consentRouter = createRouter()
 				: query.email !== undefined
 					? { email: query.email }
 					: { phone: query.phone as string };
-		const [result] = await checkConsent(c.env, [recipient], await questionFor(c.env, { ...query, businessUnit }));
+		const [result] = await checkConsent(
+			c.env,
+			[recipient],
+			await questionFor(c.env, { ...query, businessUnit }, c.var.principal.businessUnits),
+		);
 		return c.json(result as NonNullable<typeof result>, 200);
 	})
 	.openapi(postBatch, async (c) => {
 		const body = c.req.valid("json");
 		assertBusinessUnit(c.var.principal, body.businessUnit);
-		const results = await checkConsent(c.env, body.recipients, await questionFor(c.env, body));
+		const results = await checkConsent(
+			c.env,
+			body.recipients,
+			await questionFor(c.env, body, c.var.principal.businessUnits),
+		);
 		let allowedCount = 0;
 		for (const result of results) if (result.allowed) allowedCount++;
 		return c.json({ results: results.map(({ allowed, reason }) => ({ allowed, reason })), allowedCount }, 200);

@@ -253,7 +253,7 @@ function mailtoFor(raw: string | null): string | null {
 async function makeLinks(env: Bindings, request: Request, subjects: LinkSubject[], scope: LinkScope): Promise<Links[]> {
 	const config = getConfig(env);
 	const signer = await config.linkSigner;
-	const build = linkBuilder(linkBaseFor(env, request), mailtoFor(config.listUnsubscribeMailto));
+	const build = linkBuilder(linkBaseFor(env, request)(), mailtoFor(config.listUnsubscribeMailto));
 	const issuedAt = Math.floor(Date.now() / 1000);
 	const tokens = await Promise.all(subjects.map((subject) => signer.sign(manageClaims(subject, scope, issuedAt))));
 	return tokens.map(build);

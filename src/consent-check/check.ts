@@ -1,7 +1,8 @@
 import { type Decision, decide } from "../consent/decision";
+import { addressKindOf } from "../consent/suppression";
 import type { Channel, ConsentState, MessageKind, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
-import { findSuppressed } from "../erasure/suppression";
+import { findSuppressionsByHash, keyedHashes } from "../erasure/suppression";
 
 export type Recipient = { externalId: string } | { email: string } | { phone: string };
 
@@ -11,6 +12,11 @@ export interface CheckQuestion {
 	kind: MessageKind;
 	/** Business unit for email and phone recipients; externalIds are unique system-wide. */
 	businessUnit: string;
+	/**
+	 * The units the asking key may read (null: all). A user found by externalId in another unit is
+	 * answered as an unknown recipient of `businessUnit` (SPEC §9), never with its state.
+	 */
+	readableUnits: readonly string[] | null;
 }
 
 export interface CheckResult extends Decision {
@@ -24,37 +30,65 @@ interface Row {
 	ch: string | null;
 	tp: string | null;
 	address_blocked: number;
+	/** The suppression reasons (JSON) of the recipient's own address, when it was hashed beforehand. */
+	suppression: string | null;
+	/** The contact's address for the channel, when the suppression must be looked up afterwards. */
+	address: string | null;
 }
 
-/** How each recipient kind finds its contact, and which addresses the blocklist probe needs. */
-const BY_KIND = {
-	externalId: { join: "c.external_id = r.value", addresses: "c.email, c.phone" },
+type RecipientKind = "externalId" | "email" | "phone";
+
+/**
+ * How each recipient kind finds its contact, and which addresses the blocklist probe needs. `v` is
+ * the recipient's value in the JSON parameter.
+ */
+function joinOf(kind: RecipientKind, v: string): { join: string; addresses: string } {
+	if (kind === "externalId")
+		return { join: `c.external_id = ${v} AND (?5 IS NULL OR c.business_unit = ?2)`, addresses: "c.email, c.phone" };
 	// The recipient's own address equals the contact's email (or phone): probe it and the other one.
-	email: { join: "c.business_unit = ?2 AND c.email = r.value", addresses: "r.value, c.phone" },
-	phone: { join: "c.business_unit = ?2 AND c.phone = r.value", addresses: "r.value, c.email" },
-} as const;
-type RecipientKind = keyof typeof BY_KIND;
+	if (kind === "email") return { join: `c.business_unit = ?2 AND c.email = ${v}`, addresses: `${v}, c.phone` };
+	return { join: `c.business_unit = ?2 AND c.phone = ${v}`, addresses: `${v}, c.email` };
+}
 
 /**
  * One statement per recipient kind, whatever the count: recipients travel as one JSON array
  * parameter (D1 binds at most 100), each row carries only the consent fields the decision needs,
- * and the bare-address blocklist is checked by primary key in the same statement.
+ * and the bare-address blocklist is checked by primary key in the same statement. When the
+ * recipients are addresses of the channel's kind (emails for email), their keyed hashes travel
+ * with them and the suppression lookup is part of the statement too.
  */
-function statementFor(env: Bindings, kind: RecipientKind, values: string[], question: CheckQuestion) {
-	const { join, addresses } = BY_KIND[kind];
+function statementFor(
+	env: Bindings,
+	kind: RecipientKind,
+	values: string[],
+	hashes: string[] | null,
+	question: CheckQuestion,
+) {
+	const addressKind = addressKindOf(question.channel);
+	const v = hashes ? "r.value ->> 0" : "r.value";
+	const { join, addresses } = joinOf(kind, v);
+	const suppression = hashes ? "(SELECT s.reasons FROM suppressions s WHERE s.hash = r.value ->> 1)" : "NULL";
+	// Other recipients reach the suppression through the contact's own address for the channel.
+	const address = !hashes && addressKind ? `c.${addressKind}` : "NULL";
 	return env.DB.prepare(
 		`SELECT r.key AS i, c.id, c.consent ->> '$.blocked' AS blocked, c.consent -> ?3 AS ch, c.consent -> ?4 AS tp,
-		   EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${addresses})) AS address_blocked
+		   EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${addresses})) AS address_blocked,
+		   ${suppression} AS suppression, ${address} AS address
 		 FROM json_each(?1) r LEFT JOIN contacts c ON ${join}`,
 	).bind(
-		JSON.stringify(values),
+		JSON.stringify(hashes ? values.map((value, index) => [value, hashes[index]]) : values),
 		question.businessUnit,
 		`$.channels.${question.channel}`,
 		question.topic ? `$.topics."${question.topic.key}"` : "$.none",
+		...(kind === "externalId" ? [question.readableUnits ? 1 : null] : []),
 	);
 }
 
-function decisionFor(row: Row | undefined, question: CheckQuestion, suppressed: boolean): CheckResult {
+function decisionFor(
+	row: Row | undefined,
+	question: CheckQuestion,
+	suppression: readonly string[] | null,
+): CheckResult {
 	let state: ConsentState | null = null;
 	if (row?.id) {
 		state = { blocked: row.blocked === 1, channels: {}, topics: {} };
@@ -64,7 +98,7 @@ function decisionFor(row: Row | undefined, question: CheckQuestion, suppressed: 
 	const decision = decide({
 		state,
 		addressBlocked: row?.address_blocked === 1,
-		suppressed,
+		suppression,
 		channel: question.channel,
 		topic: question.topic,
 		kind: question.kind,
@@ -72,7 +106,11 @@ function decisionFor(row: Row | undefined, question: CheckQuestion, suppressed: 
 	return { ...decision, contactId: row?.id ?? null };
 }
 
-/** Decisions for up to 10,000 recipients, in input order, in at most three D1 statements (one round trip). */
+/**
+ * Decisions for up to 10,000 recipients, in input order. One D1 round trip when the recipients
+ * are addresses of the channel's kind; one more, for the suppressions, when some are reached
+ * through their contact's address (users by externalId, or an email recipient asked about SMS).
+ */
 export async function checkConsent(
 	env: Bindings,
 	recipients: Recipient[],
@@ -90,17 +128,18 @@ export async function checkConsent(
 		group.values.push((recipient as Record<RecipientKind, string>)[kind]);
 	});
 	const kinds = (Object.keys(groups) as RecipientKind[]).filter((kind) => groups[kind].values.length > 0);
+	const addressKind = addressKindOf(question.channel);
+	const statements = await Promise.all(
+		kinds.map(async (kind) => {
+			const { values } = groups[kind];
+			const hashes = kind === addressKind ? await keyedHashes(env, values) : null;
+			return statementFor(env, kind, values, hashes, question);
+		}),
+	);
 	const answers =
-		kinds.length === 1
-			? [
-					await statementFor(
-						env,
-						kinds[0] as RecipientKind,
-						groups[kinds[0] as RecipientKind].values,
-						question,
-					).all<Row>(),
-				]
-			: await env.DB.batch<Row>(kinds.map((kind) => statementFor(env, kind, groups[kind].values, question)));
+		statements.length === 1
+			? [await (statements[0] as D1PreparedStatement).all<Row>()]
+			: await env.DB.batch<Row>(statements);
 
 	const rowsByPosition = new Array<Row | undefined>(recipients.length);
 	kinds.forEach((kind, k) => {
@@ -109,19 +148,21 @@ export async function checkConsent(
 		for (const row of answers[k]?.results ?? []) rowsByPosition[positions[row.i] as number] = row;
 	});
 
-	// SPEC §6: addresses of erased contacts stay suppressed while no contact has them again, so only
-	// addresses without a contact are looked up (by keyed hash).
-	const withoutContact: string[] = [];
-	recipients.forEach((recipient, position) => {
-		if (rowsByPosition[position]?.id) return;
-		if ("email" in recipient) withoutContact.push(recipient.email);
-		else if ("phone" in recipient) withoutContact.push(recipient.phone);
-	});
-	const suppressed = await findSuppressed(env, withoutContact);
+	// SPEC §8: the suppression of the address the channel reaches holds whatever contact has it now.
+	const rows = recipients.map((_, position) => rowsByPosition[position]);
+	const viaContact = [...new Set(rows.map((row) => row?.address).filter((a): a is string => !!a))];
+	const viaContactHashes = await keyedHashes(env, viaContact);
+	const found = await findSuppressionsByHash(env, viaContactHashes);
+	const suppressionOf = new Map(
+		viaContact.map((address, index) => [address, found.get(viaContactHashes[index] as string)]),
+	);
 
-	return recipients.map((recipient, position) => {
-		const address = "email" in recipient ? recipient.email : "phone" in recipient ? recipient.phone : null;
-		const row = rowsByPosition[position];
-		return decisionFor(row, question, !row?.id && address !== null && suppressed.has(address));
+	return rows.map((row) => {
+		const suppression = row?.suppression
+			? (JSON.parse(row.suppression) as string[])
+			: row?.address
+				? (suppressionOf.get(row.address)?.reasons ?? null)
+				: null;
+		return decisionFor(row, question, suppression);
 	});
 }

@@ -1,3 +1,4 @@
+import { suppressionDenies } from "./suppression";
 import type { Channel, ConsentState, MessageKind, TopicDefinition, TopicStatus } from "./types";
 
 export const DECISION_REASONS = [
@@ -23,10 +24,10 @@ export interface DecisionInput {
 	/** The address is on the bare-address blocklist. */
 	addressBlocked: boolean;
 	/**
-	 * The address belongs to an erased contact that had opted out, been blocked or bounced (SPEC §6).
-	 * Callers set it only for addresses no contact has again: a new contact's own state decides.
+	 * The reasons of the suppression of the address this channel reaches (SPEC §8), or null when it
+	 * is not suppressed. It holds whatever contact has the address now.
 	 */
-	suppressed: boolean;
+	suppression: readonly string[] | null;
 	channel: Channel;
 	topic: TopicDefinition | null;
 	kind: MessageKind;
@@ -40,7 +41,7 @@ export function decide(input: DecisionInput): Decision {
 	const { state, channel, topic } = input;
 	const channelState = state?.channels[channel];
 	if (input.addressBlocked || state?.blocked) return deny("blocked");
-	if (input.suppressed) return deny("suppressed");
+	if (input.suppression && suppressionDenies(input.suppression, input.kind)) return deny("suppressed");
 	if (channelState?.bounced) return deny("bounced");
 	if (input.kind === "transactional") return allow;
 	if (channelState?.optedOut) return deny("opted_out");
@@ -61,16 +62,4 @@ export function effectiveTopicStatus(state: ConsentState, topicKey: string): Top
 	const topic = state.topics[topicKey];
 	if (!topic) return null;
 	return state.channels[topic.channel]?.optedOut ? "unsubscribed" : topic.status;
-}
-
-/**
- * SPEC §6: why an erased contact's addresses must stay suppressed (a keyed hash is kept), or null
- * when they may be forgotten completely.
- */
-export function suppressionReason(state: ConsentState): "blocked" | "bounced" | "opted_out" | null {
-	const channels = Object.values(state.channels);
-	if (state.blocked) return "blocked";
-	if (channels.some((channel) => channel.bounced)) return "bounced";
-	if (channels.some((channel) => channel.optedOut)) return "opted_out";
-	return null;
 }

@@ -93,4 +93,8 @@ export interface LedgerEffect {
 	changes: FieldChange[];
 }
 
+/** The reasons a person can pick on the unsubscribe page. */
+export const UNSUBSCRIBE_REASONS = ["too_many", "not_relevant", "never_signed_up", "other"] as const;
+export type UnsubscribeReason = (typeof UNSUBSCRIBE_REASONS)[number];
+
 export const emptyConsentState = (): ConsentState => ({ blocked: false, channels: {}, topics: {} });

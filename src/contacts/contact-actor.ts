@@ -1,9 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import { suppressionReason } from "../consent/decision";
+import { ERASED, ERASED_EVENT, KNOWN_EVENT_NAMES, KNOWN_REASON_CODES } from "../consent/erasure";
 import { applyArrived, effectOf, isLate, isPreferenceEvent, PREFERENCE_EVENTS } from "../consent/reducer";
+import {
+	addressKindOf,
+	mergeReasons,
+	type SuppressionReason,
+	suppressionsAtErasure,
+	suppressionsEndedBy,
+} from "../consent/suppression";
 import type { Channel, ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
-import { suppressionHash } from "../erasure/suppression";
+import {
+	addSuppressionStatements,
+	removeSuppressionStatements,
+	type SuppressionEntry,
+	suppressionHash,
+} from "../erasure/suppression";
 import { enqueueOutbound, outboundEnabled } from "../outbound/outbound";
 import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
 
@@ -62,6 +74,14 @@ interface LedgerInsert {
 	occurredAt: string;
 }
 
+/** What a provider event that never applied (a dead letter) said, as a suppression reason. */
+const UNAPPLIED_REASONS: Record<string, SuppressionReason> = {
+	unsubscribe: "opted_out",
+	opt_out: "opted_out",
+	complaint: "complaint",
+	hard_bounce: "bounced",
+};
+
 const textOrNull = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
 
 /**
@@ -98,43 +118,81 @@ export class ContactActor extends DurableObject<Bindings> {
 	}
 
 	/**
-	 * Removes the contact and the personal data in its ledger rows (IP, user agent, free-text
-	 * feedback, properties such as confirmation links), in one D1 batch. When the contact had opted
-	 * out, been blocked or bounced, keyed hashes of its email and phone stay in `suppressions`. The
-	 * ledger keeps the rows themselves, by the random contact id, as proof of what happened, plus an
-	 * `Erase` row.
+	 * Removes the contact and every piece of personal data about it (SPEC §8), in one D1 batch:
+	 * the contact row, the free text and identifiers in its ledger rows (IP, user agent, feedback,
+	 * properties, idempotency keys, reason texts that are not codes, custom event names), its
+	 * idempotency keys, its dead letters and its addresses on the bare-address blocklist. The ledger
+	 * keeps the rows themselves, by the random contact id, as proof of what happened, plus an `Erase`
+	 * row. When the person had opted out, complained, bounced or been blocked, a keyed hash of the
+	 * address concerned stays suppressed.
 	 */
 	private async eraseLocked(contactId: string, context: EventContext): Promise<EraseResult | null> {
 		const db = this.env.DB;
 		const record = await db.prepare("SELECT * FROM contacts WHERE id = ?").bind(contactId).first<ContactRecord>();
 		if (!record) return null;
 		const contact = fromRecord(record);
-		const reason = suppressionReason(contact.consent);
-		const addresses = [
-			...(contact.email ? [{ kind: "email", value: contact.email }] : []),
-			...(contact.phone ? [{ kind: "phone", value: contact.phone }] : []),
-		];
-		const suppressed = reason
-			? await Promise.all(
-					addresses.map(async ({ kind, value }) => ({ kind, reason, hash: await suppressionHash(this.env, value) })),
-				)
-			: [];
-		const properties = { suppressed: suppressed.length > 0 };
-		const [, , , , erased] = await db.batch([
+		const addresses = { email: contact.email, phone: contact.phone };
+		const recipients = JSON.stringify(
+			[contact.email, contact.phone, contact.phone && `whatsapp:${contact.phone}`].filter(Boolean),
+		);
+		const deadLetters = `json_valid(body) AND (json_extract(body, '$.event.contact.id') = ?1
+			OR lower(trim(json_extract(body, '$.event.recipient'))) IN (SELECT value FROM json_each(?2)))`;
+		const [complaints, blocked, failed] = await db.batch([
 			db
 				.prepare(
-					`INSERT INTO suppressions (hash, kind, reason, created_at)
-					 SELECT r.value ->> 'hash', r.value ->> 'kind', r.value ->> 'reason', ?2 FROM json_each(?1) r
-					 WHERE true ON CONFLICT DO NOTHING`,
-				)
-				.bind(JSON.stringify(suppressed), context.receivedAt),
-			db
-				.prepare(
-					"UPDATE ledger SET ip = NULL, user_agent = NULL, feedback = NULL, properties = '{}' WHERE contact_id = ?",
+					"SELECT DISTINCT coalesce(channel, 'email') AS channel FROM ledger WHERE contact_id = ? AND event = 'Complaint'",
 				)
 				.bind(contactId),
+			db
+				.prepare("SELECT address FROM blocklist WHERE address IN (SELECT value FROM json_each(?))")
+				.bind(JSON.stringify([contact.email, contact.phone].filter(Boolean))),
+			// Provider events about the address that never applied still say what the person did.
+			db
+				.prepare(
+					`SELECT json_extract(body, '$.event.action.kind') AS action, json_extract(body, '$.event.action.list') AS list,
+					   json_extract(body, '$.event.channel') AS channel
+					 FROM dead_letters WHERE ${deadLetters}`,
+				)
+				.bind(contactId, recipients),
+		]);
+		const complainedOn = new Set(
+			((complaints?.results ?? []) as Array<{ channel: Channel }>).map((row) => row.channel),
+		);
+		const blocklisted = new Set(((blocked?.results ?? []) as Array<{ address: string }>).map((row) => row.address));
+		const atErasure = suppressionsAtErasure(contact.consent, complainedOn);
+		const entries: SuppressionEntry[] = [];
+		for (const kind of ["email", "phone"] as const) {
+			const address = addresses[kind];
+			if (!address) continue;
+			const unapplied = (
+				(failed?.results ?? []) as Array<{ action: string | null; list: string | null; channel: Channel | null }>
+			)
+				.filter((row) => row.channel && addressKindOf(row.channel) === kind)
+				// A provider-wide unsubscribe; one of a list only meant that list.
+				.filter((row) => row.action !== "unsubscribe" || row.list === null)
+				.map((row) => UNAPPLIED_REASONS[row.action ?? ""])
+				.filter((reason): reason is SuppressionReason => reason !== undefined);
+			const reasons = mergeReasons(atErasure[kind], unapplied, blocklisted.has(address) ? ["blocked"] : []);
+			if (reasons.length > 0) entries.push({ hash: await suppressionHash(this.env, address), kind, reasons });
+		}
+		const properties = { suppressed: entries.length > 0 };
+		const change = { source: "erasure", ip: null, userAgent: null, at: context.receivedAt };
+		const results = await db.batch([
+			...(entries.length > 0 ? addSuppressionStatements(db, entries, change) : []),
+			db
+				.prepare(
+					`UPDATE ledger SET ip = NULL, user_agent = NULL, feedback = NULL, properties = '{}', idempotency_key = NULL,
+					   reason = CASE WHEN reason IS NULL OR reason IN (SELECT value FROM json_each(?2)) THEN reason ELSE ?3 END,
+					   event = CASE WHEN event IN (SELECT value FROM json_each(?4)) THEN event ELSE ?5 END
+					 WHERE contact_id = ?1`,
+				)
+				.bind(contactId, JSON.stringify(KNOWN_REASON_CODES), ERASED, JSON.stringify(KNOWN_EVENT_NAMES), ERASED_EVENT),
 			db.prepare("DELETE FROM idempotency_keys WHERE contact_id = ?").bind(contactId),
 			db.prepare("DELETE FROM contacts WHERE id = ?").bind(contactId),
+			db
+				.prepare("DELETE FROM blocklist WHERE address IN (SELECT value FROM json_each(?))")
+				.bind(JSON.stringify([...blocklisted])),
+			db.prepare(`DELETE FROM dead_letters WHERE ${deadLetters}`).bind(contactId, recipients),
 			db
 				.prepare(
 					`INSERT INTO ledger (contact_id, event, changes, changed, properties, source, ip, user_agent, occurred_at, received_at)
@@ -142,10 +200,10 @@ export class ContactActor extends DurableObject<Bindings> {
 				)
 				.bind(contactId, JSON.stringify(properties), context.receivedAt),
 		]);
-		const ledgerId = (erased?.results[0] as { id: number } | undefined)?.id ?? 0;
+		const ledgerId = (results.at(-1)?.results[0] as { id: number } | undefined)?.id ?? 0;
 		if (outboundEnabled(this.env)) {
-			// Receivers learn to erase too; the address itself is no longer sent.
-			const who = { ...contact, email: null, phone: null };
+			// Receivers learn to erase too, by the contact id they have seen in earlier events.
+			const who = { ...contact, externalId: null, email: null, phone: null };
 			const row: LedgerInsert = {
 				event: "Erase",
 				channel: null,
@@ -160,7 +218,7 @@ export class ContactActor extends DurableObject<Bindings> {
 			};
 			await this.forward(who, [row], [ledgerId], { ...context, source: "erasure", ip: null, userAgent: null });
 		}
-		return { suppressed: suppressed.length > 0, ledgerId };
+		return { suppressed: entries.length > 0, ledgerId };
 	}
 
 	private async applyLocked(
@@ -190,6 +248,7 @@ export class ContactActor extends DurableObject<Bindings> {
 		let history: ConsentEvent[] | null = null;
 		const appliedPreferences: ConsentEvent[] = [];
 		const rows: LedgerInsert[] = [];
+		const applied: ConsentEvent[] = [];
 		let duplicates = 0;
 		for (const event of events) {
 			if (event.idempotencyKey !== null) {
@@ -206,6 +265,7 @@ export class ContactActor extends DurableObject<Bindings> {
 			state = applyArrived(state, event, topicOf, history);
 			if (isPreferenceEvent(event)) (history ?? appliedPreferences).push(event);
 			const effect = effectOf(event, before, state);
+			applied.push(event);
 			const properties = { ...event.properties };
 			if (event.confirmUrl && event.topic && state.topics[event.topic]?.status === "pending") {
 				properties.confirmUrl = event.confirmUrl;
@@ -227,6 +287,11 @@ export class ContactActor extends DurableObject<Bindings> {
 
 		// State, ledger rows and idempotency keys land in one batch (one transaction): all or nothing.
 		// Rows travel as one JSON parameter because D1 binds at most 100 parameters per statement.
+		// A confirmation through a signed link ends the suppression of the address it reached (SPEC §8).
+		const ended = new Set(applied.flatMap((event) => suppressionsEndedBy(event, context.source)));
+		const endedAddresses = [...ended].map((kind) => contact[kind]).filter((address): address is string => !!address);
+		const endedHashes = await Promise.all(endedAddresses.map((address) => suppressionHash(this.env, address)));
+
 		const updatedAt = new Date().toISOString();
 		const [, inserted] = await db.batch([
 			db
@@ -256,6 +321,14 @@ export class ContactActor extends DurableObject<Bindings> {
 					"INSERT INTO idempotency_keys (contact_id, key, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING",
 				)
 				.bind(contactId, updatedAt, JSON.stringify(keys)),
+			...(endedHashes.length > 0
+				? removeSuppressionStatements(db, endedHashes, {
+						source: context.source,
+						ip: context.ip,
+						userAgent: context.userAgent,
+						at: context.receivedAt,
+					})
+				: []),
 		]);
 		const ledgerIds = ((inserted?.results ?? []) as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
 		if (outboundEnabled(this.env)) await this.forward(contact, rows, ledgerIds, context);

@@ -1,8 +1,11 @@
 import { canonicalEventName } from "../consent/normalize";
+import { CONFIRMATION_REQUIRED } from "../consent/reducer";
+import { addressKindOf } from "../consent/suppression";
 import type { Channel, TopicDefinition } from "../consent/types";
 import { resolveEvent } from "../consent/validate-event";
 import { type Bindings, getConfig } from "../env";
-import { invalid } from "../http/errors";
+import { findSuppressed } from "../erasure/suppression";
+import { ApiError, invalid } from "../http/errors";
 import { CONFIRM_LINK_LIFETIME_SECONDS } from "../links/token";
 import { loadTopics } from "../topics/topics";
 import type { ApplyResult, ContactActor, EventContext, EventToApply } from "./contact-actor";
@@ -38,14 +41,14 @@ export function actorFor(
 /**
  * The one write path for consent events (API, pages, webhook consumer, importer): checks every
  * event against the topics first (nothing is written when one is bad), then hands the batch to the
- * contact's actor. `linkBase` is the origin for confirmation links of double-opt-in topics.
+ * contact's actor. `linkBase` gives the origin for confirmation links of double-opt-in topics.
  */
 export async function recordEvents(
 	env: Bindings,
 	target: { businessUnit: string; contact: () => Promise<Contact> },
 	incoming: IncomingEvent[],
 	context: EventContext,
-	linkBase: string,
+	linkBase: LinkBase,
 	topics?: Map<string, TopicDefinition>,
 ): Promise<RecordResult> {
 	const topicMap = topics ?? (await loadTopics(env));
@@ -59,7 +62,7 @@ export async function recordEvents(
 				event: canonicalEventName(raw.event),
 				channel: raw.channel ?? null,
 				topic: raw.topic ?? null,
-				properties: raw.properties ?? {},
+				properties: withoutServiceProperties(raw.properties ?? {}),
 				occurredAt,
 			},
 			topicOf,
@@ -71,8 +74,14 @@ export async function recordEvents(
 	if (errors.length > 0) throw invalid(`${errors[0]?.path}: ${errors[0]?.message}`, errors);
 
 	const contact = await target.contact();
+	await requireConfirmationWhereSuppressed(env, contact, events, topicMap);
 	const confirmations = new Map<string, string>();
-	const doubleOptIn = events.filter((e) => e.event === "Subscribe" && e.topic && topicMap.get(e.topic)?.doubleOptIn);
+	const doubleOptIn = events.filter(
+		(e) =>
+			e.event === "Subscribe" &&
+			e.topic &&
+			(topicMap.get(e.topic)?.doubleOptIn || e.properties[CONFIRMATION_REQUIRED] === true),
+	);
 	if (doubleOptIn.length > 0) {
 		const signer = await getConfig(env).linkSigner;
 		const issuedAt = Math.floor(Date.now() / 1000);
@@ -86,7 +95,7 @@ export async function recordEvents(
 				issuedAt,
 				expiresAt: issuedAt + CONFIRM_LINK_LIFETIME_SECONDS,
 			});
-			event.confirmUrl = `${linkBase}/c/${token}`;
+			event.confirmUrl = `${linkBase()}/c/${token}`;
 			confirmations.set(topic, event.confirmUrl);
 		}
 	}
@@ -115,7 +124,58 @@ export function requestContext(
 	};
 }
 
-/** The origin for links: PUBLIC_BASE_URL when set, else the request's own. */
-export function linkBaseFor(env: Bindings, request: Request): string {
-	return getConfig(env).publicBaseUrl ?? new URL(request.url).origin;
+/** The origin links start with, asked for only when a link is made. */
+export type LinkBase = () => string;
+
+const LOOPBACK_HOST = /^(localhost|[^.]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The origin for links: PUBLIC_BASE_URL when set. Without it, the request's own origin only when
+ * that is a loopback host (local development): a Host header is whatever the client sends, and
+ * links to an attacker's host would carry valid tokens there (SPEC §9).
+ */
+export function linkBaseFor(env: Bindings, request: Request): LinkBase {
+	return () => {
+		const configured = getConfig(env).publicBaseUrl;
+		if (configured) return configured;
+		const url = new URL(request.url);
+		if (LOOPBACK_HOST.test(url.hostname)) return url.origin;
+		throw new ApiError(
+			409,
+			"CONFIGURATION_REQUIRED",
+			"Links can only be made once PUBLIC_BASE_URL is set (the public origin of this service, e.g. https://consent.example.com).",
+		);
+	};
+}
+
+/** Properties only the service sets; a caller's copy is dropped. */
+function withoutServiceProperties(properties: Record<string, unknown>): Record<string, unknown> {
+	if (!(CONFIRMATION_REQUIRED in properties)) return properties;
+	const { [CONFIRMATION_REQUIRED]: _, ...rest } = properties;
+	return rest;
+}
+
+/**
+ * SPEC §8: a Subscribe for a suppressed address always goes through confirmation, even for a
+ * topic without double opt-in, so that the person can come back through the link. One lookup,
+ * only for calls that subscribe.
+ */
+async function requireConfirmationWhereSuppressed(
+	env: Bindings,
+	contact: Contact,
+	events: EventToApply[],
+	topics: Map<string, TopicDefinition>,
+): Promise<void> {
+	const addressOf = (event: EventToApply) => {
+		const topic = event.event === "Subscribe" && event.topic ? topics.get(event.topic) : undefined;
+		const kind = topic ? addressKindOf(topic.channel) : null;
+		return kind ? contact[kind] : null;
+	};
+	const addresses = events.map(addressOf).filter((address): address is string => !!address);
+	if (addresses.length === 0) return;
+	const suppressed = await findSuppressed(env, addresses);
+	for (const event of events) {
+		const address = addressOf(event);
+		if (address && suppressed.has(address)) event.properties = { ...event.properties, [CONFIRMATION_REQUIRED]: true };
+	}
 }

@@ -30,7 +30,7 @@ import {
 import type { EventContext } from "../contacts/contact-actor";
 import { type Contact, type ContactRecord, fromRecord } from "../contacts/contact-row";
 import { findOrCreateLead, insertContact } from "../contacts/identity";
-import { type IncomingEvent, recordEvents } from "../contacts/record-events";
+import { type IncomingEvent, type LinkBase, recordEvents } from "../contacts/record-events";
 import { upsertLead, upsertUser } from "../contacts/upsert";
 import type { Bindings } from "../env";
 import { findSuppressed } from "../erasure/suppression";
@@ -61,7 +61,7 @@ export interface ImportOptions {
 	businessUnits: readonly string[] | null;
 	context: EventContext;
 	/** Origin of confirmation links (a `pending` double-opt-in topic is a Subscribe, which makes one). */
-	linkBase: string;
+	linkBase: LinkBase;
 	maxBytes?: number;
 	maxLines?: number;
 }

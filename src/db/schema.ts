@@ -122,19 +122,22 @@ export const deadLetters = sqliteTable("dead_letters", {
 	/** The queue the message failed on, where a replay sends it back. */
 	queue: text().notNull(),
 	body: text({ mode: "json" }).$type<unknown>().notNull(),
+	/** The business unit the message is about, when it names one: keys limited to units see only theirs. */
+	businessUnit: text(),
 	attempts: integer().notNull(),
 	createdAt: text().notNull().default(now),
 });
 
 /**
- * Addresses of erased contacts that had opted out, been blocked or bounced (SPEC §6): only a keyed
- * hash (HMAC-SHA-256 with SUPPRESSION_PEPPER) of the normalized email or phone, so a later import,
- * webhook or consent check for the address answers `suppressed` without the address being kept.
+ * Suppressed addresses (SPEC §8): only a keyed hash (HMAC-SHA-256 with SUPPRESSION_PEPPER) of the
+ * normalized email or phone, so the decision for the address answers `suppressed` whatever contact
+ * has it now, without the address being kept. Made by erasure and by POST /v1/suppressions.
  */
 export const suppressions = sqliteTable("suppressions", {
 	hash: text().primaryKey(),
 	kind: text({ enum: ["email", "phone"] }).notNull(),
-	/** Why it stays suppressed: opted_out, blocked or bounced. */
-	reason: text().notNull(),
+	/** Why: opted_out, complaint, bounced, blocked (JSON array, canonical order). */
+	reasons: text({ mode: "json" }).$type<string[]>().notNull().default([]),
+	/** Since when. */
 	createdAt: text().notNull().default(now),
 });

@@ -1,7 +1,12 @@
 /**
- * Suppression of erased addresses (SPEC §6). An address is kept only as HMAC-SHA-256(pepper,
- * normalized address), so nobody can list who left, and the pepper is needed to test an address.
+ * Where suppressions (SPEC §8) are kept: an address only as HMAC-SHA-256(pepper, normalized
+ * address), so nobody can list who left, and the pepper is needed to test an address. The rules
+ * (which reasons deny what, what ends a suppression) are in src/consent/suppression.ts.
+ *
+ * Every change leaves a ledger row under the pseudonymous subject `suppression:<hash>`: event
+ * `Suppress` or `Unsuppress`, the source, and the reasons before and after.
  */
+import type { AddressKind, SuppressionReason } from "../consent/suppression";
 import type { Bindings } from "../env";
 import { hexEncode, utf8 } from "../webhooks/crypto";
 
@@ -18,25 +23,127 @@ async function pepperKey(env: Bindings): Promise<CryptoKey> {
 	return cachedKey.key;
 }
 
-const hashWith = async (key: CryptoKey, address: string) =>
-	hexEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(address))));
+const hashWith = async (key: CryptoKey, text: string) =>
+	hexEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(text))));
 
-/** The stored form of a normalized email or E.164 phone. */
-export async function suppressionHash(env: Bindings, address: string): Promise<string> {
-	return hashWith(await pepperKey(env), address);
+/** A keyed hash of a text that must not be stored as it is (an address, an id that embeds one). */
+export async function keyedHash(env: Bindings, text: string): Promise<string> {
+	return hashWith(await pepperKey(env), text);
 }
 
-/** Which of these normalized addresses are suppressed: one statement, whatever their number. */
-export async function findSuppressed(env: Bindings, addresses: readonly string[]): Promise<Set<string>> {
-	if (addresses.length === 0) return new Set();
-	const unique = [...new Set(addresses)];
+/** The stored form of a normalized email or E.164 phone. */
+export const suppressionHash = keyedHash;
+
+export async function keyedHashes(env: Bindings, texts: readonly string[]): Promise<string[]> {
+	if (texts.length === 0) return [];
 	const key = await pepperKey(env);
-	const hashes = await Promise.all(unique.map((address) => hashWith(key, address)));
+	return Promise.all(texts.map((text) => hashWith(key, text)));
+}
+
+/** The ledger subject of a suppression: pseudonymous, no contact id. */
+export const suppressionSubject = (hash: string) => `suppression:${hash}`;
+
+export interface Suppression {
+	reasons: SuppressionReason[];
+	since: string;
+}
+
+/** Suppressions by hash: one statement, whatever their number. */
+export async function findSuppressionsByHash(
+	env: Bindings,
+	hashes: readonly string[],
+): Promise<Map<string, Suppression>> {
+	if (hashes.length === 0) return new Map();
 	const { results } = await env.DB.prepare(
-		"SELECT hash FROM suppressions WHERE hash IN (SELECT value FROM json_each(?))",
+		"SELECT hash, reasons, created_at FROM suppressions WHERE hash IN (SELECT value FROM json_each(?))",
 	)
-		.bind(JSON.stringify(hashes))
-		.all<{ hash: string }>();
-	const found = new Set(results.map((row) => row.hash));
-	return new Set(unique.filter((_, index) => found.has(hashes[index] as string)));
+		.bind(JSON.stringify([...new Set(hashes)]))
+		.all<{ hash: string; reasons: string; created_at: string }>();
+	return new Map(results.map((row) => [row.hash, { reasons: JSON.parse(row.reasons), since: row.created_at }]));
+}
+
+/** Which of these normalized addresses are suppressed, with their suppressions. */
+export async function findSuppressions(env: Bindings, addresses: readonly string[]): Promise<Map<string, Suppression>> {
+	const unique = [...new Set(addresses)];
+	const hashes = await keyedHashes(env, unique);
+	const found = await findSuppressionsByHash(env, hashes);
+	const byAddress = new Map<string, Suppression>();
+	unique.forEach((address, index) => {
+		const suppression = found.get(hashes[index] as string);
+		if (suppression) byAddress.set(address, suppression);
+	});
+	return byAddress;
+}
+
+/** Which of these normalized addresses are suppressed. */
+export async function findSuppressed(env: Bindings, addresses: readonly string[]): Promise<Set<string>> {
+	return new Set((await findSuppressions(env, addresses)).keys());
+}
+
+export interface SuppressionEntry {
+	hash: string;
+	kind: AddressKind;
+	reasons: SuppressionReason[];
+}
+
+export interface SuppressionChange {
+	source: string;
+	ip: string | null;
+	userAgent: string | null;
+	at: string;
+}
+
+// Reasons in their canonical order (SUPPRESSION_REASONS), for merging in SQL.
+const REASON_ORDER = "instr('opted_out complaint bounced blocked', value)";
+
+/**
+ * Statements that add (or extend the reasons of) suppressions and write their ledger rows; for a
+ * caller's D1 batch, so they land with whatever made them (an erasure).
+ */
+export function addSuppressionStatements(db: D1Database, entries: SuppressionEntry[], change: SuppressionChange) {
+	const rows = JSON.stringify(entries.map((entry) => ({ ...entry, subject: suppressionSubject(entry.hash) })));
+	return [
+		// The ledger row first: it reads the reasons before the change.
+		db
+			.prepare(
+				`INSERT INTO ledger (contact_id, event, changes, changed, properties, source, reason, ip, user_agent,
+				   occurred_at, received_at)
+				 SELECT r.value ->> 'subject', 'Suppress',
+				   json_array(json_object('field', 'suppression.' || (r.value ->> 'kind'),
+				     'from', (SELECT json(s.reasons) FROM suppressions s WHERE s.hash = r.value ->> 'hash'),
+				     'to', json(r.value -> 'reasons'))),
+				   1, '{}', ?2, (r.value -> 'reasons') ->> 0, ?3, ?4, ?5, ?5
+				 FROM json_each(?1) r`,
+			)
+			.bind(rows, change.source, change.ip, change.userAgent, change.at),
+		db
+			.prepare(
+				`INSERT INTO suppressions (hash, kind, reasons, created_at)
+				 SELECT r.value ->> 'hash', r.value ->> 'kind', json(r.value -> 'reasons'), ?2 FROM json_each(?1) r WHERE true
+				 ON CONFLICT (hash) DO UPDATE SET reasons = (
+				   SELECT json_group_array(value) FROM (
+				     SELECT value FROM (
+				       SELECT value FROM json_each(suppressions.reasons) UNION SELECT value FROM json_each(excluded.reasons))
+				     ORDER BY ${REASON_ORDER}))`,
+			)
+			.bind(rows, change.at),
+	];
+}
+
+/** Statements that end suppressions (when they exist) and write their ledger rows. */
+export function removeSuppressionStatements(db: D1Database, hashes: string[], change: SuppressionChange) {
+	const subjects = JSON.stringify(hashes.map((hash) => ({ hash, subject: suppressionSubject(hash) })));
+	return [
+		db
+			.prepare(
+				`INSERT INTO ledger (contact_id, event, changes, changed, properties, source, ip, user_agent,
+				   occurred_at, received_at)
+				 SELECT r.value ->> 'subject', 'Unsuppress',
+				   json_array(json_object('field', 'suppression.' || s.kind, 'from', json(s.reasons), 'to', NULL)),
+				   1, '{}', ?2, ?3, ?4, ?5, ?5
+				 FROM json_each(?1) r JOIN suppressions s ON s.hash = r.value ->> 'hash'`,
+			)
+			.bind(subjects, change.source, change.ip, change.userAgent, change.at),
+		db.prepare("DELETE FROM suppressions WHERE hash IN (SELECT value ->> 'hash' FROM json_each(?))").bind(subjects),
+	];
 }

@@ -15,6 +15,7 @@ export type ErrorCode =
 	| "PAYLOAD_TOO_LARGE"
 	| "INVALID_SIGNATURE"
 	| "RATE_LIMITED"
+	| "CONFIGURATION_REQUIRED"
 	| "INTERNAL";
 
 export interface FieldError {
@@ -47,6 +48,7 @@ const TITLES: Record<ErrorCode, string> = {
 	PAYLOAD_TOO_LARGE: "Payload too large",
 	INVALID_SIGNATURE: "Invalid signature",
 	RATE_LIMITED: "Too many requests",
+	CONFIGURATION_REQUIRED: "Configuration required",
 	INTERNAL: "Internal error",
 };
 

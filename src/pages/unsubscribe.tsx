@@ -1,10 +1,8 @@
-import type { Channel } from "../consent/types";
+import { type Channel, UNSUBSCRIBE_REASONS } from "../consent/types";
 import type { Locale, Translate } from "./i18n";
 import { Layout, renderPage } from "./layout";
 
 /** The feedback choices of the unsubscribe page; they feed the stats "by reason" (SPEC §6). */
-export const UNSUBSCRIBE_REASONS = ["too_many", "not_relevant", "never_signed_up", "other"] as const;
-export type UnsubscribeReason = (typeof UNSUBSCRIBE_REASONS)[number];
 export const MAX_COMMENT_LENGTH = 1000;
 
 /** What a link unsubscribes from: a topic, a channel, or everything. */

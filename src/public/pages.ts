@@ -1,7 +1,14 @@
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { effectiveTopicStatus } from "../consent/decision";
-import { CHANNELS, type Channel, type ConsentState, emptyConsentState, type TopicDefinition } from "../consent/types";
+import {
+	CHANNELS,
+	type Channel,
+	type ConsentState,
+	emptyConsentState,
+	type TopicDefinition,
+	UNSUBSCRIBE_REASONS,
+} from "../consent/types";
 import type { EventContext } from "../contacts/contact-actor";
 import type { Contact } from "../contacts/contact-row";
 import { findOrCreateLead } from "../contacts/identity";
@@ -18,7 +25,6 @@ import {
 	renderResubscribedPage,
 	renderUnsubscribedPage,
 	renderUnsubscribePage,
-	UNSUBSCRIBE_REASONS,
 	type UnsubscribeScope,
 } from "../pages/unsubscribe";
 import { loadTopics, topicAvailableIn } from "../topics/topics";

@@ -9,7 +9,7 @@ import { type Contact, type ContactRecord, fromRecord } from "../contacts/contac
 import { findContact, findOrCreateLead } from "../contacts/identity";
 import { recordEvents } from "../contacts/record-events";
 import { type Bindings, getConfig } from "../env";
-import { findSuppressed } from "../erasure/suppression";
+import { findSuppressed, keyedHash } from "../erasure/suppression";
 import { mapWebhookEvent } from "./mapping";
 import type { ProviderName, WebhookEvent } from "./provider";
 
@@ -56,8 +56,10 @@ export async function applyWebhookEvent(
 ): Promise<void> {
 	const { provider, event } = message;
 	const config = getConfig(env);
+	// Provider ids often embed the recipient (Mailjet, Postmark, SES…): stored only as keyed hashes.
+	const hashed = { ...event, id: await keyedHash(env, event.id) };
 	for (const contact of await contactsFor(env, event)) {
-		const incoming = mapWebhookEvent(event, {
+		const incoming = mapWebhookEvent(hashed, {
 			provider,
 			topics: topics.values(),
 			businessUnit: contact.businessUnit,
@@ -75,8 +77,10 @@ export async function applyWebhookEvent(
 				campaign: event.campaign,
 				receivedAt: message.receivedAt,
 			},
-			// Webhook events never ask for confirmation links (no Subscribe), so no origin is needed.
-			config.publicBaseUrl ?? "",
+			// Webhook events never subscribe, so they never make confirmation links.
+			() => {
+				throw new Error("webhook events make no confirmation links");
+			},
 			topics,
 		);
 	}

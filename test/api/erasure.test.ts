@@ -16,7 +16,10 @@ const check = async (query: string) => json(await api("GET", `/v1/consent?${quer
 
 async function suppressed(address: string) {
 	const hash = await suppressionHash(env as unknown as Bindings, address);
-	return env.DB.prepare("SELECT kind, reason FROM suppressions WHERE hash = ?").bind(hash).first();
+	const row = await env.DB.prepare("SELECT kind, reasons FROM suppressions WHERE hash = ?")
+		.bind(hash)
+		.first<{ kind: string; reasons: string }>();
+	return row ? { kind: row.kind, reasons: JSON.parse(row.reasons) } : null;
 }
 
 describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
@@ -29,7 +32,7 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 		const events = await api("POST", "/v1/events", {
 			body: {
 				id: externalId,
-				events: [{ event: "Opt Out", channel: "email", properties: { comment: "Ann's words" } }],
+				events: [{ event: "Opt Out", properties: { comment: "Ann's words" } }],
 			},
 			headers: { "cf-connecting-ip": "203.0.113.9", "user-agent": "Ann's browser" },
 		});
@@ -58,17 +61,22 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 		expect(rows?.n).toBe(0);
 
 		// Neither address is stored, but both answer `suppressed`, in every business unit.
-		expect(await suppressed(email)).toEqual({ kind: "email", reason: "opted_out" });
-		expect(await suppressed(phone)).toEqual({ kind: "phone", reason: "opted_out" });
+		expect(await suppressed(email)).toEqual({ kind: "email", reasons: ["opted_out"] });
+		expect(await suppressed(phone)).toEqual({ kind: "phone", reasons: ["opted_out"] });
 		const suppressions = await env.DB.prepare("SELECT * FROM suppressions").all();
 		expect(JSON.stringify(suppressions.results)).not.toContain(email);
 		expect(await check(`email=${email}&businessUnit=at&channel=email`)).toMatchObject({
 			allowed: false,
 			reason: "suppressed",
 		});
+		expect(await check(`phone=${encodeURIComponent(phone)}&businessUnit=de&channel=sms`)).toMatchObject({
+			allowed: false,
+			reason: "suppressed",
+		});
+		// An opt-out does not stop transactional messages: the person may sign up again and must get the confirmation.
 		expect(
 			await check(`phone=${encodeURIComponent(phone)}&businessUnit=de&channel=sms&kind=transactional`),
-		).toMatchObject({ allowed: false, reason: "suppressed" });
+		).toMatchObject({ allowed: true, reason: "ok" });
 		const batch = await json(
 			await api("POST", "/v1/consent/check", {
 				body: { channel: "email", businessUnit: "de", recipients: [{ email }, { email: uniqueEmail() }] },
@@ -86,7 +94,7 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 		expect(await check(`email=${email}&businessUnit=at&channel=email`)).toMatchObject({ allowed: true, reason: "ok" });
 	});
 
-	it("does not let a provider webhook bring a suppressed address back, while a new sign-up starts afresh", async () => {
+	it("does not let a provider webhook or an API Opt In bring a suppressed address back", async () => {
 		const email = uniqueEmail();
 		expect(
 			(
@@ -96,7 +104,7 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 			).status,
 		).toBe(200);
 		expect((await api("DELETE", `/v1/leads?email=${email}&businessUnit=de`)).status).toBe(204);
-		expect(await suppressed(email)).toEqual({ kind: "email", reason: "bounced" });
+		expect(await suppressed(email)).toEqual({ kind: "email", reasons: ["bounced"] });
 
 		// A late ESP event for the address is applied to nobody: no lead is made for it.
 		const message: WebhookEventMessage = {
@@ -121,9 +129,17 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 			.first<{ n: number }>();
 		expect(count?.n).toBe(0);
 
-		// The person signs up again through the API: a new contact, whose own state decides.
+		// A new contact for the address through the API: the suppression still holds (SPEC §8).
 		expect((await postEvents({ email, businessUnit: "de" }, [{ event: "Opt In", channel: "email" }])).status).toBe(200);
-		expect(await check(`email=${email}&businessUnit=de&channel=email`)).toMatchObject({ allowed: true, reason: "ok" });
+		expect(await check(`email=${email}&businessUnit=de&channel=email`)).toMatchObject({
+			allowed: false,
+			reason: "suppressed",
+		});
+		// A bounce also stops transactional mail.
+		expect(await check(`email=${email}&businessUnit=de&channel=email&kind=transactional`)).toMatchObject({
+			allowed: false,
+			reason: "suppressed",
+		});
 	});
 
 	it("checks scopes, business units and the user/lead distinction", async () => {
@@ -149,19 +165,17 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 	it("tells the outbound webhook, without the address", async () => {
 		const externalId = unique("erase");
 		const email = uniqueEmail();
-		await api("PUT", `/v1/users/${externalId}`, { body: { email } });
+		const { id } = await json(await api("PUT", `/v1/users/${externalId}`, { body: { email } }));
 		expect((await api("DELETE", `/v1/users/${externalId}`)).status).toBe(204);
 		const erase = await eventually(async () => {
 			const received = await (await env.WEBHOOK_RECEIVER.fetch("https://receiver/__received")).json<
 				Array<{ body: string }>
 			>();
-			return received
-				.map((r) => JSON.parse(r.body))
-				.find((e) => e.event === "Erase" && e.contact.externalId === externalId);
+			return received.map((r) => JSON.parse(r.body)).find((e) => e.event === "Erase" && e.contact.id === id);
 		}, "the outbound Erase event");
 		expect(erase).toMatchObject({
 			source: "erasure",
-			contact: { email: null, phone: null },
+			contact: { id, externalId: null, email: null, phone: null },
 			properties: { suppressed: false },
 		});
 	});

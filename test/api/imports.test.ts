@@ -503,7 +503,7 @@ describe("importContacts limits", () => {
 		unknownColumns: "reject",
 		businessUnits: null,
 		context: { source: "import", ip: null, userAgent: null, campaign: null, receivedAt: new Date().toISOString() },
-		linkBase: "https://consent.example.test",
+		linkBase: () => "https://consent.example.test",
 		...limits,
 	});
 	const streamOf = (text: string) =>

@@ -32,7 +32,7 @@ function input(fields: Partial<DecisionInput> = {}): DecisionInput {
 	return {
 		state: state(),
 		addressBlocked: false,
-		suppressed: false,
+		suppression: null,
 		channel: "email",
 		topic: null,
 		kind: "marketing",
@@ -50,7 +50,10 @@ describe("decide: each reason", () => {
 	});
 
 	it("suppressed", () => {
-		expect(decide(input({ state: null, suppressed: true }))).toEqual({ allowed: false, reason: "suppressed" });
+		expect(decide(input({ state: null, suppression: ["opted_out"] }))).toEqual({
+			allowed: false,
+			reason: "suppressed",
+		});
 	});
 
 	it("bounced", () => {
@@ -107,7 +110,7 @@ describe("decide: precedence (first match wins)", () => {
 	});
 
 	it("blocked beats suppressed, bounced, opted out and topic status", () => {
-		expect(decide(input({ state: everything, suppressed: true, topic: kids }))).toEqual({
+		expect(decide(input({ state: everything, suppression: ["opted_out"], topic: kids }))).toEqual({
 			allowed: false,
 			reason: "blocked",
 		});
@@ -131,9 +134,28 @@ describe("decide: precedence (first match wins)", () => {
 		expect(decide(input({ state: null, addressBlocked: true }))).toEqual({ allowed: false, reason: "blocked" });
 	});
 
-	it("suppressed beats bounced and transactional", () => {
+	it("a suppression for a bounce or a block beats bounced and transactional", () => {
 		const s = state({ channels: { email: channel(true, true) } });
-		expect(decide(input({ state: s, suppressed: true, kind: "transactional" }))).toEqual({
+		for (const reason of ["bounced", "blocked"]) {
+			expect(decide(input({ state: s, suppression: ["opted_out", reason], kind: "transactional" }))).toEqual({
+				allowed: false,
+				reason: "suppressed",
+			});
+		}
+	});
+
+	it("a suppression for an opt-out or complaint lets transactional mail through (the confirmation mail)", () => {
+		for (const reasons of [["opted_out"], ["complaint"], ["opted_out", "complaint"]]) {
+			expect(decide(input({ state: null, suppression: reasons, kind: "transactional" }))).toEqual({
+				allowed: true,
+				reason: "ok",
+			});
+		}
+	});
+
+	it("a suppression holds over a contact that is subscribed and opted in", () => {
+		const s = state({ channels: { email: channel(false, false) }, topics: { kids: topic("subscribed") } });
+		expect(decide(input({ state: s, suppression: ["opted_out"], topic: kids }))).toEqual({
 			allowed: false,
 			reason: "suppressed",
 		});
@@ -191,7 +213,10 @@ describe("decide: unknown recipients", () => {
 	});
 
 	it("are suppressed after erasure", () => {
-		expect(decide(input({ state: null, suppressed: true }))).toEqual({ allowed: false, reason: "suppressed" });
+		expect(decide(input({ state: null, suppression: ["opted_out"] }))).toEqual({
+			allowed: false,
+			reason: "suppressed",
+		});
 	});
 });
 
