@@ -4,9 +4,11 @@
  * with a growing delay, and after the consumer's max_retries (wrangler.toml) the queue moves it to
  * the dead-letter queue, whose consumer keeps it in D1 for /v1/dead-letters.
  */
+
+import { normalizeBusinessUnit } from "./consent/normalize";
 import type { Bindings } from "./env";
 import { toApiError } from "./http/errors";
-import { deliverOutbound, type OutboundMessage } from "./outbound/outbound";
+import { deliverOutbound, erasedContactIds, type OutboundMessage, scrubOutboundEvent } from "./outbound/outbound";
 import { loadTopics } from "./topics/topics";
 import { applyWebhookEvent, UnprocessableMessage, type WebhookEventMessage } from "./webhooks/consumer";
 
@@ -27,18 +29,51 @@ export function queueFor(env: Bindings, message: QueueMessage): Queue {
 	return message.kind === "outbound" ? env.OUTBOUND_QUEUE : env.WEBHOOK_QUEUE;
 }
 
+/**
+ * Outbound messages of contacts erased since they were queued, scrubbed: no queued message may
+ * carry an erased person's data out (SPEC §8). Other messages as they are.
+ */
+async function withoutErasedData<T extends { body: unknown }>(env: Bindings, messages: readonly T[]): Promise<T[]> {
+	const outbound = messages.map((message) => message.body as QueueMessage | null).filter(isOutbound);
+	const erased = await erasedContactIds(
+		env,
+		outbound.map((body) => body.event.contact.id),
+	);
+	if (erased.size === 0) return [...messages];
+	return messages.map((message) => {
+		const body = message.body as QueueMessage | null;
+		if (!isOutbound(body) || !erased.has(body.event.contact.id)) return message;
+		return { ...message, body: { ...body, event: scrubOutboundEvent(body.event) } };
+	});
+}
+
+const isOutbound = (body: QueueMessage | null | undefined): body is OutboundMessage =>
+	body?.kind === "outbound" && typeof body.event?.contact?.id === "string";
+
+/** The business unit a message is about, when it names one: BU-limited keys see only theirs. */
+function businessUnitOf(body: QueueMessage | null): string | null {
+	if (isOutbound(body)) return body.event.contact.businessUnit;
+	if (body?.kind === "webhook-event" && typeof body.event?.businessUnit === "string") {
+		return normalizeBusinessUnit(body.event.businessUnit);
+	}
+	return null;
+}
+
 async function storeDeadLetters(env: Bindings, messages: ReadonlyArray<{ body: unknown; attempts: number }>) {
 	if (messages.length === 0) return;
+	const scrubbed = await withoutErasedData(env, messages);
 	await env.DB.prepare(
-		`INSERT INTO dead_letters (queue, body, attempts)
-		 SELECT r.value ->> 'queue', r.value ->> 'body', r.value ->> 'attempts' FROM json_each(?) r`,
+		`INSERT INTO dead_letters (queue, body, attempts, business_unit)
+		 SELECT r.value ->> 'queue', r.value ->> 'body', r.value ->> 'attempts', r.value ->> 'businessUnit'
+		 FROM json_each(?) r`,
 	)
 		.bind(
 			JSON.stringify(
-				messages.map((message) => ({
+				scrubbed.map((message) => ({
 					queue: (message.body as QueueMessage | null)?.kind === "outbound" ? "outbound" : "webhook-events",
 					body: JSON.stringify(message.body),
 					attempts: message.attempts,
+					businessUnit: businessUnitOf(message.body as QueueMessage | null),
 				})),
 			),
 		)
@@ -63,6 +98,10 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Bindin
 		? await loadTopics(env)
 		: new Map();
 	const unprocessable: Array<Message<QueueMessage>> = [];
+	// Delivered as they are now: scrubbed when the contact was erased since.
+	const current = new Map(
+		(await withoutErasedData(env, batch.messages)).map((message) => [message.id, message.body as QueueMessage]),
+	);
 
 	// Messages about one address apply in arrival order (bounces and blocks count in that order);
 	// different addresses in parallel.
@@ -79,7 +118,7 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Bindin
 		[...lanes.values()].map(async (messages) => {
 			for (const message of messages) {
 				try {
-					const body = message.body;
+					const body = current.get(message.id) ?? message.body;
 					if (body?.kind === "webhook-event") await applyWebhookEvent(env, body, topics);
 					else if (body?.kind === "outbound") await deliverOutbound(env, body);
 					else throw new UnprocessableMessage("unknown message kind");

@@ -30,9 +30,8 @@ import { createSession, SESSION_COOKIE, SESSION_SECONDS, verifySession } from ".
  *   (src/admin/session.ts), HttpOnly, Secure, SameSite=Strict, Path=/admin.
  *
  * Cross-site requests: the cookie is SameSite=Strict, so no other site's page can make the browser
- * send it, and the CSP's form-action 'self' keeps forms on our pages from posting elsewhere. Login
- * and logout posts with a foreign Origin header are refused besides; logging someone in is moot
- * anyway, there being one identity.
+ * send it, and the CSP's form-action 'self' keeps forms on our pages from posting elsewhere. Every
+ * post must besides come from our own origin (Sec-Fetch-Site or Origin), logout included.
  */
 
 /**
@@ -79,20 +78,26 @@ function safeNext(value: unknown): string {
 	return value;
 }
 
-/**
- * A post from another site (when the browser says so) is not one of our forms. Sec-Fetch-Site is
- * the browser's own word; without it, the Origin header, where "null" (a sandbox, or a page with
- * no-referrer) is foreign: it could come from anywhere.
- */
-function foreignOrigin(c: AdminContext): boolean {
-	const site = c.req.header("sec-fetch-site");
-	if (site !== undefined) return site !== "same-origin" && site !== "none";
-	const origin = c.req.header("origin");
-	if (origin === undefined) return false;
+/** Our own origins: the one the request came to, and PUBLIC_BASE_URL's. */
+function ownOrigins(c: AdminContext): string[] {
 	const own = [new URL(c.req.url).origin];
 	const publicBase = getConfig(c.env).publicBaseUrl;
 	if (publicBase) own.push(new URL(publicBase).origin);
-	return !own.includes(origin);
+	return own;
+}
+
+/**
+ * Posts to /admin (sign-in, sign-out, any action) must come from our own pages (SPEC §9): every
+ * header the browser sends about it must say so (Sec-Fetch-Site same-origin, Origin one of ours),
+ * and at least one must be there. A sandboxed page's `Origin: null` is refused. hono/csrf is not
+ * used because it lets a request through when either header passes.
+ */
+function fromOwnPage(c: AdminContext): boolean {
+	const site = c.req.header("sec-fetch-site");
+	const origin = c.req.header("origin");
+	if (site === undefined && origin === undefined) return false;
+	if (site !== undefined && site !== "same-origin") return false;
+	return origin === undefined || ownOrigins(c).includes(origin);
 }
 
 function hit(env: Bindings, key: string): Promise<RateLimitResult> {
@@ -213,10 +218,14 @@ adminRouter.get("/login", async (c) => {
 	return loginPage(c, 200, { next, notice });
 });
 
+adminRouter.on("POST", "*", async (c, next) => {
+	if (!fromOwnPage(c)) return loginPage(c, 403, { next: "/admin", error: "Use this site's own forms." });
+	return next();
+});
+
 adminRouter.post("/login", async (c) => {
 	const adminToken = getConfig(c.env).adminToken;
 	if (!adminToken) return loginPage(c, 503, { next: "/admin", disabled: true });
-	if (foreignOrigin(c)) return loginPage(c, 403, { next: "/admin", error: "Sign in from this site's own form." });
 
 	// Counted before the token is compared, so that guesses sent in parallel are limited too.
 	const limit = await hit(c.env, `admin-login:${ipBucket(c.req.header("cf-connecting-ip"))}`);

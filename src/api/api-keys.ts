@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { forgetCachedKeys, requireScope, SCOPES, sha256Hex } from "../http/auth";
+import { forgetCachedKeys, type Principal, requireScope, SCOPES, sha256Hex } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import { base64UrlEncode } from "../links/token";
@@ -50,6 +50,7 @@ const listKeys = createRoute({
 	path: "/v1/api-keys",
 	tags,
 	summary: "List API keys (without the keys)",
+	description: "A key limited to business units lists only keys limited to some of its units.",
 	security: bearerSecurity,
 	middleware: [requireScope("admin")] as const,
 	responses: { 200: jsonResponse(z.object({ apiKeys: z.array(KeySchema) }), "Keys, newest first"), ...errorResponses },
@@ -60,7 +61,8 @@ const revokeKey = createRoute({
 	path: "/v1/api-keys/{id}",
 	tags,
 	summary: "Revoke an API key",
-	description: "Takes effect at once here and within 10 seconds in every other isolate (keys are cached briefly).",
+	description:
+		"Takes effect at once here and within 10 seconds in every other isolate (keys are cached briefly). A key limited to business units revokes only keys limited to some of its units.",
 	security: bearerSecurity,
 	middleware: [requireScope("admin")] as const,
 	request: {
@@ -91,6 +93,15 @@ const toJson = (row: KeyRow) => ({
 	revokedAt: row.revoked_at,
 });
 
+/**
+ * A key limited to business units manages only keys limited to some of its units (SPEC §9); keys
+ * without limits, and keys reaching other units, need an unlimited key. ?1: the units as JSON, or null.
+ */
+const MANAGEABLE = `(?1 IS NULL OR (business_units IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM json_each(business_units) u WHERE u.value NOT IN (SELECT value FROM json_each(?1)))))`;
+
+const unitsOf = (principal: Principal) => (principal.businessUnits ? JSON.stringify(principal.businessUnits) : null);
+
 export const apiKeysRouter = createRouter()
 	.openapi(createKey, async (c) => {
 		const input = c.req.valid("json");
@@ -115,15 +126,19 @@ export const apiKeysRouter = createRouter()
 	})
 	.openapi(listKeys, async (c) => {
 		const { results } = await c.env.DB.prepare(
-			"SELECT id, name, scopes, business_units, created_at, revoked_at FROM api_keys ORDER BY created_at DESC",
-		).all<KeyRow>();
+			`SELECT id, name, scopes, business_units, created_at, revoked_at FROM api_keys
+			 WHERE ${MANAGEABLE} ORDER BY created_at DESC`,
+		)
+			.bind(unitsOf(c.var.principal))
+			.all<KeyRow>();
 		return c.json({ apiKeys: results.map(toJson) }, 200);
 	})
 	.openapi(revokeKey, async (c) => {
 		const { meta } = await c.env.DB.prepare(
-			"UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND revoked_at IS NULL",
+			`UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+			 WHERE id = ?2 AND revoked_at IS NULL AND ${MANAGEABLE}`,
 		)
-			.bind(c.req.valid("param").id)
+			.bind(unitsOf(c.var.principal), c.req.valid("param").id)
 			.run();
 		if (meta.changes === 0) throw notFound("API key");
 		forgetCachedKeys();

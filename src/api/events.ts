@@ -13,6 +13,7 @@ import {
 	EmailSchema,
 	ExternalIdSchema,
 	errorResponses,
+	JsonObjectSchema,
 	jsonBody,
 	jsonResponse,
 	PhoneSchema,
@@ -31,8 +32,9 @@ const EventSchema = z
 			.optional()
 			.openapi({ description: "No channel on Opt Out / Opt In: all channels." }),
 		topic: TopicKeySchema.nullable().optional(),
-		properties: z.record(z.string(), z.unknown()).optional().openapi({
-			description: "reason and comment go to the ledger; Bounce needs type hard|soft; Opt In may set clearBounce.",
+		properties: JsonObjectSchema.optional().openapi({
+			description:
+				"reason and comment go to the ledger; Bounce needs type hard|soft; Opt In may set clearBounce. At most 16 KiB as JSON and 8 levels deep.",
 		}),
 		timestamp: TimestampSchema.optional().openapi({ description: "When it happened; later than now counts as now." }),
 		idempotencyKey: z.string().min(1).max(256).nullable().optional(),

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireScope } from "../http/auth";
+import type { TopicDefinition } from "../consent/types";
+import { assertBusinessUnit, type Principal, requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import { findTopic, type TopicRecord, topicFromRecord } from "../topics/topics";
@@ -59,7 +60,8 @@ const putTopic = createRoute({
 	path: "/v1/topics/{key}",
 	tags,
 	summary: "Create or replace a topic",
-	description: "A topic's channel cannot change once it exists (409): contacts' statuses are kept per channel.",
+	description:
+		"A topic's channel cannot change once it exists (409): contacts' statuses are kept per channel. A key limited to business units manages only topics of its units; topics of every unit need a key without limits.",
 	security: bearerSecurity,
 	middleware: [requireScope("admin")] as const,
 	request: { params, body: jsonBody(TopicInputSchema) },
@@ -111,11 +113,30 @@ const deleteTopic = createRoute({
 	responses: { 204: { description: "Deleted" }, ...errorResponses },
 });
 
+/** A topic this key may change: a key limited to business units only those of its units (SPEC §9). */
+function assertManageable(principal: Principal, topic: { businessUnit?: string | null }, key: string) {
+	if (!principal.businessUnits) return;
+	if (!topic.businessUnit) {
+		throw new ApiError(
+			403,
+			"FORBIDDEN",
+			`Topic "${key}" is one of every business unit: only a key without limits may change it.`,
+		);
+	}
+	assertBusinessUnit(principal, topic.businessUnit);
+}
+
+/** A topic this key may see: global ones and those of its units. */
+const visibleTo = (principal: Principal, topic: TopicDefinition) =>
+	!principal.businessUnits || topic.businessUnit === null || principal.businessUnits.includes(topic.businessUnit);
+
 export const topicsRouter = createRouter()
 	.openapi(putTopic, async (c) => {
 		const { key } = c.req.valid("param");
 		const input = c.req.valid("json");
 		const existing = await findTopic(c.env, key);
+		if (existing) assertManageable(c.var.principal, existing, key);
+		assertManageable(c.var.principal, input, key);
 		if (existing && existing.channel !== input.channel) {
 			throw new ApiError(
 				409,
@@ -147,8 +168,9 @@ export const topicsRouter = createRouter()
 		const row = await c.env.DB.prepare("SELECT * FROM topics WHERE key = ?")
 			.bind(c.req.valid("param").key)
 			.first<TopicRecord>();
-		if (!row) throw notFound("Topic");
-		return c.json(topicFromRecord(row), 200);
+		const topic = row ? topicFromRecord(row) : null;
+		if (!topic || !visibleTo(c.var.principal, topic)) throw notFound("Topic");
+		return c.json(topic, 200);
 	})
 	.openapi(listTopics, async (c) => {
 		const { businessUnit } = c.req.valid("query");
@@ -157,10 +179,14 @@ export const topicsRouter = createRouter()
 		)
 			.bind(businessUnit ?? null)
 			.all<TopicRecord>();
-		return c.json({ topics: results.map(topicFromRecord) }, 200);
+		return c.json({ topics: results.map(topicFromRecord).filter((topic) => visibleTo(c.var.principal, topic)) }, 200);
 	})
 	.openapi(deleteTopic, async (c) => {
-		const { meta } = await c.env.DB.prepare("DELETE FROM topics WHERE key = ?").bind(c.req.valid("param").key).run();
+		const { key } = c.req.valid("param");
+		const existing = await findTopic(c.env, key);
+		if (!existing || !visibleTo(c.var.principal, existing)) throw notFound("Topic");
+		assertManageable(c.var.principal, existing, key);
+		const { meta } = await c.env.DB.prepare("DELETE FROM topics WHERE key = ?").bind(key).run();
 		if (meta.changes === 0) throw notFound("Topic");
 		return c.body(null, 204);
 	});

@@ -6,11 +6,40 @@ export const DEFAULT_BUSINESS_UNIT = "default";
 // no mailbox provider delivers to; stricter checks belong to the sender's own validation.
 const EMAIL_PATTERN = /^[^\s@"(),:;<>[\]\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
 
-/** Trimmed and lower-cased, or null when it is not an email address. */
+/**
+ * Characters that do not show, or that turn text around (zero-width spaces and joiners, bidi
+ * overrides and isolates, soft hyphens): an address with one looks like another one. Refused,
+ * never silently removed.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** An IDN domain in its ASCII (punycode) form; null when it is not a valid host name. */
+function asciiDomain(domain: string): string | null {
+	if (/^[\x21-\x7e]*$/.test(domain)) return domain;
+	try {
+		// The URL parser applies IDNA (UTS #46): the same mapping browsers and mail servers use.
+		return new URL(`http://${domain}/`).hostname;
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * Trimmed, Unicode compatibility forms folded (NFKC: fullwidth letters become ASCII), lower-cased,
+ * and the domain in ASCII (an IDN as punycode), so that look-alike spellings of one address are
+ * one contact. Null when it is not an email address.
+ */
 export function normalizeEmail(input: string): string | null {
-	const email = input.trim().toLowerCase();
+	const trimmed = input.trim();
+	if (INVISIBLE.test(trimmed)) return null;
+	const folded = trimmed.normalize("NFKC").toLowerCase();
+	const at = folded.lastIndexOf("@");
+	if (at < 1) return null;
+	const local = folded.slice(0, at);
+	const domain = asciiDomain(folded.slice(at + 1));
+	if (!domain) return null;
+	const email = `${local}@${domain}`;
 	if (email.length > 254 || !EMAIL_PATTERN.test(email)) return null;
-	const local = email.slice(0, email.lastIndexOf("@"));
 	if (local.length > 64 || local.startsWith(".") || local.endsWith(".") || local.includes("..")) return null;
 	return email;
 }
@@ -18,8 +47,10 @@ export function normalizeEmail(input: string): string | null {
 /** E.164 (`+4917612345678`); spaces, dots, dashes, brackets, a "(0)" after the country code and a leading 00 are accepted. */
 export function normalizePhone(input: string): string | null {
 	// "+49 (0)176 …" writes the national trunk 0 next to the country code; E.164 drops it.
+	if (INVISIBLE.test(input.trim())) return null;
 	let phone = input
 		.trim()
+		.normalize("NFKC")
 		.replace(/^(\+\d{1,3})\s*\(0\)/, "$1")
 		.replace(/[\s().-]/g, "");
 	if (phone.startsWith("00")) phone = `+${phone.slice(2)}`;

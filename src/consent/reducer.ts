@@ -228,9 +228,8 @@ function applyRules(state: ConsentState, event: ConsentEvent, topicOf: TopicLook
 					// topics only: what the person had stopped does not resume with it.
 					if (next.channels[topic.channel]?.optedOut) {
 						for (const [key, other] of Object.entries(next.topics)) {
-							const definition = topicOf(key);
-							if (!keys.has(key) && other.channel === topic.channel && other.status === "subscribed" && definition) {
-								setTopic(definition, "unsubscribed");
+							if (!keys.has(key) && other.channel === topic.channel && other.status === "subscribed") {
+								next.topics[key] = { ...other, status: "unsubscribed", changedAt: at };
 							}
 						}
 					}

@@ -73,6 +73,8 @@ export async function recordEvents(
 	});
 	if (errors.length > 0) throw invalid(`${errors[0]?.path}: ${errors[0]?.message}`, errors);
 
+	// Links are made from a known origin, or not at all: checked before anything is written.
+	const base = events.some((e) => e.event === "Subscribe") ? linkBase() : null;
 	const contact = await target.contact();
 	await requireConfirmationWhereSuppressed(env, contact, events, topicMap);
 	const confirmations = new Map<string, string>();
@@ -95,7 +97,7 @@ export async function recordEvents(
 				issuedAt,
 				expiresAt: issuedAt + CONFIRM_LINK_LIFETIME_SECONDS,
 			});
-			event.confirmUrl = `${linkBase()}/c/${token}`;
+			event.confirmUrl = `${base}/c/${token}`;
 			confirmations.set(topic, event.confirmUrl);
 		}
 	}

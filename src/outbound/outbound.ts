@@ -7,6 +7,7 @@
  * `X-Consent-Edge-Timestamp: <unix seconds>`; receivers recompute it over the raw body, compare in
  * constant time and refuse old timestamps (README, "Outbound webhooks").
  */
+import { scrubbedEventName, scrubbedReason } from "../consent/erasure";
 import type { FieldChange } from "../consent/types";
 import type { Bindings } from "../env";
 import { sendInBatches } from "../queue-batch";
@@ -43,6 +44,40 @@ export interface OutboundMessage {
 
 export function outboundEnabled(env: Bindings): boolean {
 	return Boolean(env.OUTBOUND_WEBHOOK_URL?.trim() && env.OUTBOUND_WEBHOOK_SECRET?.trim());
+}
+
+/**
+ * An event of a contact erased after it was queued: what the ledger row keeps (SPEC §8), by the
+ * contact id receivers have seen, and nothing that names or describes the person.
+ */
+export function scrubOutboundEvent(event: OutboundEvent): OutboundEvent {
+	// The erasure's own event is made without personal data, and its properties are the service's.
+	if (event.event === "Erase") return event;
+	return {
+		...event,
+		event: scrubbedEventName(event.event),
+		contact: {
+			id: event.contact.id,
+			externalId: null,
+			email: null,
+			phone: null,
+			businessUnit: event.contact.businessUnit,
+		},
+		properties: {},
+		reason: scrubbedReason(event.reason),
+		feedback: null,
+	};
+}
+
+/** Of these contact ids, those no contact has any more (erased): one statement. */
+export async function erasedContactIds(env: Bindings, ids: readonly string[]): Promise<Set<string>> {
+	if (ids.length === 0) return new Set();
+	const { results } = await env.DB.prepare(
+		"SELECT value AS id FROM json_each(?) WHERE value NOT IN (SELECT id FROM contacts)",
+	)
+		.bind(JSON.stringify([...new Set(ids)]))
+		.all<{ id: string }>();
+	return new Set(results.map((row) => row.id));
 }
 
 export function enqueueOutbound(env: Bindings, events: OutboundEvent[]): Promise<void> {

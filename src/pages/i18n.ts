@@ -52,6 +52,10 @@ const en = {
 	"prefs.unsubscribeAll": "Unsubscribe from everything",
 	"prefs.unsubscribeAllChannel": "Unsubscribe from all {messages}",
 	"prefs.saved": "Your choices have been saved.",
+	"prefs.savedOthers": "Your other choices have been saved.",
+	"prefs.conflict":
+		"You ticked {topics}, but “Stop all {messages}” is ticked too, so you would not receive it. To receive it, untick “Stop all {messages}” and save again.",
+	"prefs.conflictNote": "not saved: all {messages} are stopped",
 	"prefs.unsubscribedAll": "You have been unsubscribed from everything.",
 	"prefs.unsubscribedAllChannel": "You have been unsubscribed from all {messages}.",
 	"confirm.title": "Confirm your subscription",
@@ -130,6 +134,10 @@ const de: Messages = {
 	"prefs.unsubscribeAll": "Von allem abmelden",
 	"prefs.unsubscribeAllChannel": "Von allen {messages} abmelden",
 	"prefs.saved": "Ihre Auswahl wurde gespeichert.",
+	"prefs.savedOthers": "Ihre übrige Auswahl wurde gespeichert.",
+	"prefs.conflict":
+		"Sie haben {topics} gewählt, aber „Keine {messages} mehr erhalten“ ist ebenfalls angekreuzt, daher würden Sie es nicht erhalten. Entfernen Sie dazu das Häkchen bei „Keine {messages} mehr erhalten“ und speichern Sie erneut.",
+	"prefs.conflictNote": "nicht gespeichert: alle {messages} sind abbestellt",
 	"prefs.unsubscribedAll": "Sie wurden von allem abgemeldet.",
 	"prefs.unsubscribedAllChannel": "Sie wurden von allen {messages} abgemeldet.",
 	"confirm.title": "Bestätigen Sie Ihr Abonnement",

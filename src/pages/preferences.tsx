@@ -1,5 +1,5 @@
 import type { Channel } from "../consent/types";
-import type { ChannelChoices } from "../public/preferences-model";
+import type { ChannelChoices, PreferenceConflict } from "../public/preferences-model";
 import type { Locale, MessageKey, Translate } from "./i18n";
 import { Layout, renderPage } from "./layout";
 
@@ -16,19 +16,39 @@ export function renderPreferencesPage(props: {
 	/** The link's channel: "unsubscribe from everything" then means everything of that channel. */
 	scope: Channel | null;
 	notice: string | null;
+	/** Topics ticked while their channel stayed stopped: shown ticked, with what to change. */
+	conflicts: PreferenceConflict[];
 }): string {
-	const { locale, t, token, choices, scope } = props;
+	const { locale, t, token, choices, scope, conflicts } = props;
 	const messages = (channel: Channel) => t(`channelMessages.${channel}` as MessageKey);
+	const conflicting = new Set(conflicts.map((conflict) => conflict.topic));
+	const nameOf = (key: string) =>
+		choices.flatMap((group) => group.topics).find((topic) => topic.key === key)?.name ?? key;
 	return renderPage(
 		<Layout locale={locale} t={t} title={t("prefs.title")}>
 			<h1>{t("prefs.title")}</h1>
+			{conflicts.length > 0 ? (
+				<div class="notice warning" role="alert">
+					{[...new Set(conflicts.map((conflict) => conflict.channel))].map((channel) => (
+						<p>
+							{t("prefs.conflict", {
+								topics: conflicts
+									.filter((conflict) => conflict.channel === channel)
+									.map((conflict) => `“${nameOf(conflict.topic)}”`)
+									.join(", "),
+								messages: messages(channel),
+							})}
+						</p>
+					))}
+				</div>
+			) : null}
 			{props.notice ? (
 				<p class="notice success" role="status">
 					{props.notice}
 				</p>
-			) : (
+			) : conflicts.length === 0 ? (
 				<p>{t("prefs.intro")}</p>
-			)}
+			) : null}
 			<form method="post" action={`/p/${token}`}>
 				{choices.map((group) => (
 					<fieldset class="group">
@@ -42,6 +62,7 @@ export function renderPreferencesPage(props: {
 							const notes = [
 								topic.description ? `${id}-description` : null,
 								topic.status === "pending" ? `${id}-pending` : null,
+								conflicting.has(topic.key) ? `${id}-conflict` : null,
 							].filter((note): note is string => note !== null);
 							return (
 								<div class="choice">
@@ -51,7 +72,7 @@ export function renderPreferencesPage(props: {
 										name="topic"
 										value={topic.key}
 										id={id}
-										checked={topic.receiving}
+										checked={topic.receiving || conflicting.has(topic.key)}
 										aria-describedby={notes.length > 0 ? notes.join(" ") : undefined}
 									/>
 									<div>
@@ -64,6 +85,11 @@ export function renderPreferencesPage(props: {
 										{topic.status === "pending" ? (
 											<span class="desc" id={`${id}-pending`}>
 												{t("prefs.pending")}
+											</span>
+										) : null}
+										{conflicting.has(topic.key) ? (
+											<span class="desc warning" id={`${id}-conflict`}>
+												{t("prefs.conflictNote", { messages: messages(group.channel) })}
 											</span>
 										) : null}
 									</div>

@@ -39,6 +39,8 @@ fieldset.group legend { padding: 0 .35rem; margin-bottom: 0; font-size: 1.05rem;
 .desc { display: block; color: var(--muted); font-size: .875rem; }
 .choice.stop { border-top: 1px solid var(--line); margin-top: .35rem; padding-top: .75rem; }
 .notice.success { border-left-color: #1a7f37; }
+.notice.warning { border-left-color: #9a6700; }
+.desc.warning { color: #7a4d00; }
 .notice p { margin: .25rem 0; }
 button:hover, .button:hover { background: #0a3069; }
 button.secondary:hover, .button.secondary:hover { background: var(--soft); }

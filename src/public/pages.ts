@@ -29,7 +29,7 @@ import {
 } from "../pages/unsubscribe";
 import { loadTopics, topicAvailableIn } from "../topics/topics";
 import { type LinkFailure, type LinkTarget, resolveLink } from "./link-target";
-import { type ChannelChoices, preferenceChoices, preferenceEvents } from "./preferences-model";
+import { type ChannelChoices, type PreferenceConflict, preferenceChoices, preferenceEvents } from "./preferences-model";
 
 /**
  * The public link pages (SPEC §4): /u (unsubscribe, RFC 8058 one-click), /p (preference center),
@@ -228,7 +228,10 @@ pagesRouter.get("/p/:token", async (c) => {
 	const { target } = resolved;
 	const { locale, t } = localize(c, target.businessUnit);
 	const choices = choicesFor(target, target.contact, topics);
-	return page(c, renderPreferencesPage({ locale, t, token, choices, scope: target.channel, notice: null }));
+	return page(
+		c,
+		renderPreferencesPage({ locale, t, token, choices, scope: target.channel, notice: null, conflicts: [] }),
+	);
 });
 
 pagesRouter.post("/p/:token", async (c) => {
@@ -241,7 +244,8 @@ pagesRouter.post("/p/:token", async (c) => {
 	const { locale, t } = localize(c, target.businessUnit);
 
 	let events: IncomingEvent[];
-	let notice: string;
+	let notice: string | null;
+	let conflicts: PreferenceConflict[] = [];
 	if (first(form, "action") === "unsubscribe_all") {
 		events = [{ event: "Opt Out", channel: target.channel }];
 		notice = target.channel
@@ -257,18 +261,19 @@ pagesRouter.post("/p/:token", async (c) => {
 		const stopped = new Set(
 			(form.get("stop") ?? []).filter((v): v is Channel => (CHANNELS as readonly string[]).includes(v)),
 		);
-		events = preferenceEvents(target.contact?.consent ?? emptyConsentState(), shown, topics, {
+		({ events, conflicts } = preferenceEvents(target.contact?.consent ?? emptyConsentState(), shown, topics, {
 			topics: new Set(form.get("topic") ?? []),
 			stopped,
-		});
-		notice = t("prefs.saved");
+		}));
+		// Never "saved" for a choice that was not applied: conflicts get their own message.
+		notice = conflicts.length === 0 ? t("prefs.saved") : events.length > 0 ? t("prefs.savedOthers") : null;
 	}
 
 	let contact = target.contact;
 	// An unchanged form writes nothing (and makes no lead).
 	if (events.length > 0) contact = (await record(c, target, events, "preference_center", topics)).contact;
 	const choices = choicesFor(target, contact, topics);
-	return page(c, renderPreferencesPage({ locale, t, token, choices, scope: target.channel, notice }));
+	return page(c, renderPreferencesPage({ locale, t, token, choices, scope: target.channel, notice, conflicts }));
 });
 
 // ---------------------------------------------------------------------------------------------

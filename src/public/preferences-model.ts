@@ -79,10 +79,17 @@ export interface SubmittedChoices {
 	stopped: Set<Channel>;
 }
 
+/** A topic the person ticked while its channel's "stop all" box stayed ticked: not applied. */
+export interface PreferenceConflict {
+	channel: Channel;
+	topic: string;
+}
+
 /**
  * The events that make what the person sees equal what they submitted, and nothing more
- * (only the differences; an unchanged form records nothing). `shown` is the part of the page the
- * form was rendered with, so a topic added in between is never touched.
+ * (only the differences; an unchanged form records nothing), and the choices that could not be
+ * applied. `shown` is the part of the page the form was rendered with, so a topic added in
+ * between is never touched.
  *
  * - A channel whose "stop all" box changed: Opt Out / Opt In.
  * - A topic in a channel that stays (or becomes) open: ticked but not received → Subscribe, or
@@ -91,17 +98,19 @@ export interface SubmittedChoices {
  *   compares with the topic's own status, since that status is what the person will get once the
  *   channel is open: a topic shown unticked under a stopped channel stays unticked when it opens.
  * - A topic in a channel that stays (or becomes) stopped: only a box the person changed counts,
- *   so statuses paused behind the opt-out are kept. A ticked double-opt-in topic there is left alone
- *   (confirming it would reopen the channel the person just chose to stop).
+ *   so statuses paused behind the opt-out are kept. Unticking one unsubscribes it; ticking one
+ *   cannot be honoured while everything of the channel is stopped: it is a conflict, shown to the
+ *   person with what to change, and applies nothing.
  */
 export function preferenceEvents(
 	state: ConsentState,
 	choices: ChannelChoices[],
 	topics: Map<string, TopicDefinition>,
 	submitted: SubmittedChoices,
-): IncomingEvent[] {
+): { events: IncomingEvent[]; conflicts: PreferenceConflict[] } {
 	const channelEvents: IncomingEvent[] = [];
 	const topicEvents: IncomingEvent[] = [];
+	const conflicts: PreferenceConflict[] = [];
 	for (const group of choices) {
 		const open = !submitted.stopped.has(group.channel);
 		if (open === group.optedOut) channelEvents.push({ event: open ? "Opt In" : "Opt Out", channel: group.channel });
@@ -114,12 +123,12 @@ export function preferenceEvents(
 			if (wanted === baseline) continue;
 			if (!wanted) {
 				if (receives) topicEvents.push({ event: "Unsubscribe", topic: topic.key });
+			} else if (!open) {
+				conflicts.push({ channel: group.channel, topic: topic.key });
 			} else if (!receives) {
-				if (open)
-					topicEvents.push({ event: topic.doubleOptIn ? "Confirm Subscription" : "Subscribe", topic: topic.key });
-				else if (!topic.doubleOptIn) topicEvents.push({ event: "Subscribe", topic: topic.key });
+				topicEvents.push({ event: topic.doubleOptIn ? "Confirm Subscription" : "Subscribe", topic: topic.key });
 			}
 		}
 	}
-	return [...channelEvents, ...topicEvents];
+	return { events: [...channelEvents, ...topicEvents], conflicts };
 }

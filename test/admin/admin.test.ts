@@ -24,7 +24,13 @@ function login(
 ) {
 	return request("/admin/login", {
 		method: "POST",
-		headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": ip, ...headers },
+		headers: {
+			"content-type": "application/x-www-form-urlencoded",
+			"cf-connecting-ip": ip,
+			origin: BASE,
+			"sec-fetch-site": "same-origin",
+			...headers,
+		},
 		body: new URLSearchParams({ username: "admin", token, ...extra }).toString(),
 	});
 }
@@ -213,7 +219,7 @@ describe("signing in and out", () => {
 	});
 
 	it("signs out by clearing the cookie", async () => {
-		const response = await request("/admin/logout", { method: "POST" });
+		const response = await request("/admin/logout", { method: "POST", headers: { origin: BASE } });
 		expect(response.status).toBe(303);
 		expect(response.headers.get("location")).toBe("/admin/login?signedOut");
 		const setCookie = response.headers.get("set-cookie") ?? "";
@@ -223,23 +229,39 @@ describe("signing in and out", () => {
 		expect(await (await request("/admin/login?signedOut")).text()).toContain("You are signed out.");
 	});
 
-	it("refuses a sign-in posted from another site", async () => {
+	it("refuses a sign-in or sign-out posted from another site, or from nowhere it can tell", async () => {
 		const foreign: Array<Record<string, string>> = [
-			{ origin: "https://evil.example" },
+			{ origin: "https://evil.example", "sec-fetch-site": "" },
 			{ origin: "null" },
 			{ "sec-fetch-site": "cross-site", origin: BASE },
-			{ "sec-fetch-site": "same-site" },
+			{ "sec-fetch-site": "same-site", origin: BASE },
+			{ "sec-fetch-site": "same-origin", origin: "https://evil.example" },
 		];
 		for (const headers of foreign) {
 			const response = await login(ADMIN, uniqueIpv6(), {}, headers);
 			expect(response.status, JSON.stringify(headers)).toBe(403);
 			expect(response.headers.get("set-cookie")).toBeNull();
 		}
-		expect((await login(ADMIN, uniqueIpv6(), {}, { origin: BASE })).status).toBe(303);
-		// A browser's own form on a no-referrer page says Origin: null, but Sec-Fetch-Site tells the truth.
-		expect((await login(ADMIN, uniqueIpv6(), {}, { origin: "null", "sec-fetch-site": "same-origin" })).status).toBe(
-			303,
-		);
+		// Neither header: not a browser's own form.
+		const bare = await request("/admin/login", {
+			method: "POST",
+			headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": uniqueIpv6() },
+			body: new URLSearchParams({ token: ADMIN }).toString(),
+		});
+		expect(bare.status).toBe(403);
+		expect((await login(ADMIN, uniqueIpv6(), {}, { origin: BASE, "sec-fetch-site": "same-origin" })).status).toBe(303);
+
+		// Logging someone out from another site is refused too: the session cookie stays.
+		const foreignLogouts: Array<Record<string, string>> = [
+			{ origin: "https://evil.example" },
+			{ "sec-fetch-site": "cross-site" },
+			{},
+		];
+		for (const headers of foreignLogouts) {
+			const response = await request("/admin/logout", { method: "POST", headers });
+			expect(response.status, JSON.stringify(headers)).toBe(403);
+			expect(response.headers.get("set-cookie")).toBeNull();
+		}
 	});
 
 	it("is switched off without ADMIN_TOKEN", async () => {
@@ -250,7 +272,7 @@ describe("signing in and out", () => {
 		expect((await fetch("/admin")).status).toBe(302);
 		const post = await fetch("/admin/login", {
 			method: "POST",
-			headers: { "content-type": "application/x-www-form-urlencoded" },
+			headers: { "content-type": "application/x-www-form-urlencoded", origin: BASE },
 			body: "token=",
 		});
 		expect(post.status).toBe(503);

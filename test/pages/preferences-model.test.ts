@@ -58,7 +58,12 @@ describe("preferenceEvents", () => {
 		preferenceEvents(s, preferenceChoices(s, TOPICS, null, ["email"]), BY_KEY, {
 			topics: new Set(topics),
 			stopped: new Set(stopped),
-		});
+		}).events;
+	const conflictsOf = (s: ConsentState, topics: string[], stopped: Array<"email" | "sms"> = []) =>
+		preferenceEvents(s, preferenceChoices(s, TOPICS, null, ["email"]), BY_KEY, {
+			topics: new Set(topics),
+			stopped: new Set(stopped),
+		}).conflicts;
 
 	it("an unchanged form makes no events", () => {
 		const s = state(false, { a: "subscribed", doi: "pending" });
@@ -80,9 +85,19 @@ describe("preferenceEvents", () => {
 		expect(submit(s, ["a", "b", "sms-news"], ["email"])).toEqual([{ event: "Opt Out", channel: "email" }]);
 	});
 
-	it("under a stopped channel a ticked double-opt-in topic is left alone (confirming would reopen the channel)", () => {
+	it("a topic ticked under a channel that stays stopped is a conflict: nothing applied, and it is reported", () => {
 		const s = state(true, { b: "unsubscribed" });
-		expect(submit(s, ["doi", "b", "sms-news"], ["email"])).toEqual([{ event: "Subscribe", topic: "b" }]);
+		expect(submit(s, ["doi", "b", "sms-news"], ["email"])).toEqual([]);
+		expect(conflictsOf(s, ["doi", "b", "sms-news"], ["email"])).toEqual([
+			{ channel: "email", topic: "b" },
+			{ channel: "email", topic: "doi" },
+		]);
+	});
+
+	it("stopping a channel while ticking a new topic of it: the opt-out applies, the topic is a conflict", () => {
+		const s = state(false, { a: "subscribed" });
+		expect(submit(s, ["a", "b", "doi", "sms-news"], ["email"])).toEqual([{ event: "Opt Out", channel: "email" }]);
+		expect(conflictsOf(s, ["a", "b", "doi", "sms-news"], ["email"])).toEqual([{ channel: "email", topic: "doi" }]);
 	});
 
 	it("reopening a channel makes the topics what the form showed", () => {

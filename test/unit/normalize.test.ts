@@ -10,6 +10,42 @@ import {
 } from "../../src/consent/normalize";
 import { SYSTEM_EVENTS } from "../../src/consent/types";
 
+describe("normalizeEmail: Unicode (SPEC §9)", () => {
+	it.each([
+		["an IDN domain, as punycode", "ann@bücher.de", "ann@xn--bcher-kva.de"],
+		["an IDN domain in capitals", "Ann@BÜCHER.de", "ann@xn--bcher-kva.de"],
+		["fullwidth letters, folded (NFKC)", "ａｎｎ＠ｅｘａｍｐｌｅ．ｄｅ", "ann@example.de"],
+		["a ligature, folded", "ﬁnn@example.de", "finn@example.de"],
+		["a Unicode local part", "jörg@example.de", "jörg@example.de"],
+	])("%s: %j -> %j", (_, input, expected) => {
+		expect(normalizeEmail(input)).toBe(expected);
+	});
+
+	it.each([
+		["zero-width space", "ann\u200b@example.de"],
+		["zero-width joiner in the domain", "ann@exam\u200dple.de"],
+		["right-to-left override", "\u202eed.elpmaxe@nna"],
+		["left-to-right mark", "ann@example.de\u200e"],
+		["bidi isolate", "ann\u2066@example.de"],
+		["soft hyphen", "an\u00adn@example.de"],
+		["a control character", "ann\u0007@example.de"],
+		["an invalid IDN", "ann@exa mple.de"],
+	])("refuses %s", (_, input) => {
+		expect(normalizeEmail(input)).toBeNull();
+	});
+
+	it("makes look-alikes one address", () => {
+		expect(normalizeEmail("ＡＮＮ@ＥＸＡＭＰＬＥ.ＤＥ")).toBe(normalizeEmail("ann@example.de"));
+	});
+});
+
+describe("normalizePhone: Unicode", () => {
+	it("folds fullwidth digits and refuses invisible characters", () => {
+		expect(normalizePhone("＋４９ １７６ １２３４５６７８")).toBe("+4917612345678");
+		expect(normalizePhone("+49176\u200b12345678")).toBeNull();
+	});
+});
+
 describe("normalizeEmail", () => {
 	it.each([
 		["ann@example.de", "ann@example.de"],
