@@ -57,6 +57,9 @@ export default defineConfig(async () => {
 						SES_TOPIC_ARNS: "arn:aws:sns:eu-west-1:123456789012:ses-events",
 						TWILIO_AUTH_TOKEN: secret(),
 					},
+					// An empty database only test/db/migrations.test.ts uses: it upgrades a database with data
+					// in it from an older migration; DB (wrangler.toml) stays as it is.
+					d1Databases: ["MIGRATION_DB"],
 					outboundService: "webhook-receiver",
 					serviceBindings: { WEBHOOK_RECEIVER: "webhook-receiver" },
 					workers: [{ name: "webhook-receiver", modules: true, compatibilityDate: "2026-04-01", script: RECEIVER }],
