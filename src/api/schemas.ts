@@ -52,7 +52,8 @@ export const ExternalIdSchema = z
 	.string()
 	.min(1)
 	.max(256)
-	.refine((value) => !/\p{Cc}/u.test(value), "no control characters")
+	// Invisible and direction-changing characters would let two ids look alike.
+	.refine((value) => !/[\p{Cc}\p{Cf}]/u.test(value), "no control, invisible or bidi characters")
 	.openapi({ example: "u1" });
 
 export const TopicKeySchema = z

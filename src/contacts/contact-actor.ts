@@ -12,9 +12,11 @@ import type { Channel, ConsentEvent, ConsentState, Source, TopicDefinition } fro
 import type { Bindings } from "../env";
 import {
 	addSuppressionStatements,
+	keyedHashes,
 	removeSuppressionStatements,
 	type SuppressionEntry,
 	suppressionHash,
+	suppressionSubject,
 } from "../erasure/suppression";
 import { enqueueOutbound, outboundEnabled } from "../outbound/outbound";
 import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
@@ -121,10 +123,11 @@ export class ContactActor extends DurableObject<Bindings> {
 	 * Removes the contact and every piece of personal data about it (SPEC §8), in one D1 batch:
 	 * the contact row, the free text and identifiers in its ledger rows (IP, user agent, feedback,
 	 * properties, idempotency keys, reason texts that are not codes, custom event names), its
-	 * idempotency keys, its dead letters and its addresses on the bare-address blocklist. The ledger
-	 * keeps the rows themselves, by the random contact id, as proof of what happened, plus an `Erase`
-	 * row. When the person had opted out, complained, bounced or been blocked, a keyed hash of the
-	 * address concerned stays suppressed.
+	 * idempotency keys, its dead letters, its addresses on the bare-address blocklist, and the IP and
+	 * user agent in the ledger rows of its addresses' suppressions (an `Unsuppress` by a confirmation
+	 * link records who confirmed). The ledger keeps the rows themselves, by the random contact id, as
+	 * proof of what happened, plus an `Erase` row. When the person had opted out, complained, bounced
+	 * or been blocked, a keyed hash of the address concerned stays suppressed.
 	 */
 	private async eraseLocked(contactId: string, context: EventContext): Promise<EraseResult | null> {
 		const db = this.env.DB;
@@ -175,6 +178,14 @@ export class ContactActor extends DurableObject<Bindings> {
 			const reasons = mergeReasons(atErasure[kind], unapplied, blocklisted.has(address) ? ["blocked"] : []);
 			if (reasons.length > 0) entries.push({ hash: await suppressionHash(this.env, address), kind, reasons });
 		}
+		// The ledger subjects of its addresses' suppressions: an `Unsuppress` through a confirmation
+		// link recorded the IP and user agent of who confirmed.
+		const subjects = (
+			await keyedHashes(
+				this.env,
+				[contact.email, contact.phone].filter((address): address is string => !!address),
+			)
+		).map(suppressionSubject);
 		const properties = { suppressed: entries.length > 0 };
 		const change = { source: "erasure", ip: null, userAgent: null, at: context.receivedAt };
 		const results = await db.batch([
@@ -187,6 +198,9 @@ export class ContactActor extends DurableObject<Bindings> {
 					 WHERE contact_id = ?1`,
 				)
 				.bind(contactId, JSON.stringify(KNOWN_REASON_CODES), ERASED, JSON.stringify(KNOWN_EVENT_NAMES), ERASED_EVENT),
+			db
+				.prepare("UPDATE ledger SET ip = NULL, user_agent = NULL WHERE contact_id IN (SELECT value FROM json_each(?))")
+				.bind(JSON.stringify(subjects)),
 			db.prepare("DELETE FROM idempotency_keys WHERE contact_id = ?").bind(contactId),
 			db.prepare("DELETE FROM contacts WHERE id = ?").bind(contactId),
 			db

@@ -228,7 +228,7 @@ function parseLine(line: number, cells: ReadonlyArray<readonly [Column, unknown]
 				break;
 			case "externalId": {
 				const text = textOf(value, "externalId");
-				if (text !== null && (text.length > 256 || /\p{Cc}/u.test(text))) {
+				if (text !== null && (text.length > 256 || /[\p{Cc}\p{Cf}]/u.test(text))) {
 					throw new LineFailure("invalid_external_id", "externalId: at most 256 characters, no control characters");
 				}
 				parsed.externalId = text;

@@ -52,6 +52,13 @@ describe("emails: IDN, Unicode look-alikes, invisible characters (SPEC §9)", ()
 		expect((await json(again)).id).toBe(lead.id);
 	});
 
+	it("refuses invisible and bidi characters in externalIds too", async () => {
+		for (const id of ["u\u202e1", "u\u200b1"]) {
+			const response = await api("PUT", `/v1/users/${encodeURIComponent(id)}`, { body: { email: uniqueEmail() } });
+			expect(response.status, id).toBe(400);
+		}
+	});
+
 	it("refuses zero-width and bidirectional control characters", async () => {
 		for (const email of [`ann\u200b@example.de`, `\u202eann@example.de`, `ann@exa\u200dmple.de`]) {
 			const response = await api("PUT", "/v1/leads", { body: { email, businessUnit: "de" } });
