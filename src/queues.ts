@@ -31,7 +31,7 @@ export function queueFor(env: Bindings, message: QueueMessage): Queue {
 
 /**
  * Outbound messages of contacts erased since they were queued, scrubbed: no queued message may
- * carry an erased person's data out (SPEC §8). Other messages as they are.
+ * carry an erased person's data out. Other messages as they are.
  */
 async function withoutErasedData<T extends { body: unknown }>(env: Bindings, messages: readonly T[]): Promise<T[]> {
 	const outbound = messages.map((message) => message.body as QueueMessage | null).filter(isOutbound);

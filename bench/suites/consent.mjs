@@ -1,4 +1,4 @@
-// Consent checks (ARCHITECTURE.md "Benchmarks"):
+// Consent checks (bench/README.md):
 // 1. POST /v1/consent/check with 10,000 recipients vs. the same lookup as one raw SQL statement on
 //    the same D1 (/__bench/raw-check), at 10k and at 1M stored contacts: the ratio and its growth.
 // 2. GET /v1/consent throughput and latency vs. GET /healthz in the same workerd.

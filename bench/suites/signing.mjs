@@ -1,4 +1,4 @@
-// Offline link signing (SPEC §4): the `consent-edge/links` module as senders run it in Node, against
+// Offline link signing: the `consent-edge/links` module as senders run it in Node, against
 // the bare HMAC-SHA-256 it cannot avoid (node:crypto createHmac over the very token bodies the
 // module signs), in the same process with their rounds taking turns. No worker: runs in Node only.
 import { createHmac, createSecretKey } from "node:crypto";

@@ -23,7 +23,7 @@ import {
 import { createSession, SESSION_COOKIE, SESSION_SECONDS, verifySession } from "./session";
 
 /*
- * GET /admin: the dashboard (SPEC §6), for the holder of ADMIN_TOKEN. A plain Hono router, not
+ * GET /admin: the dashboard, for the holder of ADMIN_TOKEN. A plain Hono router, not
  * part of the OpenAPI document: it answers HTML. Two ways in:
  * - `Authorization: Bearer <ADMIN_TOKEN>` (curl, a reverse proxy that adds it);
  * - the form at /admin/login, whose password is the token: it sets a signed 8-hour session cookie
@@ -87,7 +87,7 @@ function ownOrigins(c: AdminContext): string[] {
 }
 
 /**
- * Posts to /admin (sign-in, sign-out, any action) must come from our own pages (SPEC §9): every
+ * Posts to /admin (sign-in, sign-out, any action) must come from our own pages: every
  * header the browser sends about it must say so (Sec-Fetch-Site same-origin, Origin one of ours),
  * and at least one must be there. A sandboxed page's `Origin: null` is refused. hono/csrf is not
  * used because it lets a request through when either header passes.

@@ -94,7 +94,7 @@ const toJson = (row: KeyRow) => ({
 });
 
 /**
- * A key limited to business units manages only keys limited to some of its units (SPEC §9); keys
+ * A key limited to business units manages only keys limited to some of its units; keys
  * without limits, and keys reaching other units, need an unlimited key. ?1: the units as JSON, or null.
  */
 const MANAGEABLE = `(?1 IS NULL OR (business_units IS NOT NULL

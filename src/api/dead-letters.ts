@@ -94,8 +94,8 @@ const toJson = (row: DeadLetterRow) => ({
 });
 
 /**
- * Dead letters a key may manage: a key limited to business units only those about its units
- * (SPEC §9); messages that name no unit need a key without limits. ?1: the units as JSON, or null.
+ * Dead letters a key may manage: a key limited to business units only those about its units;
+ * messages that name no unit need a key without limits. ?1: the units as JSON, or null.
  */
 const MANAGEABLE = "(?1 IS NULL OR business_unit IN (SELECT value FROM json_each(?1)))";
 const unitsOf = (principal: Principal) => (principal.businessUnits ? JSON.stringify(principal.businessUnits) : null);

@@ -93,7 +93,7 @@ const getEventsCsv = createRoute({
 	responses: { 200: csvResponse("The CSV file"), ...errorResponses },
 });
 
-/** BU-limited keys must name one of their business units (SPEC §3). */
+/** BU-limited keys must name one of their business units. */
 function allowedBusinessUnit(principal: Principal, businessUnit: string | undefined): void {
 	if (businessUnit) assertBusinessUnit(principal, businessUnit);
 	else if (principal.businessUnits) {

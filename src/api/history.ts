@@ -20,7 +20,7 @@ interface LedgerRecord {
 	received_at: string;
 }
 
-/** A contact's ledger, oldest first, keyset-paginated by ledger id (SPEC §3; the GDPR access export). */
+/** A contact's ledger, oldest first, keyset-paginated by ledger id (the GDPR access export). */
 export async function loadHistory(env: Bindings, contactId: string, cursor: string | undefined, limit: number) {
 	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?")
 		.bind(contactId, Number(cursor ?? 0), limit + 1)

@@ -61,7 +61,7 @@ export const TopicKeySchema = z
 	.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "lower-case letters, digits, '.', '_' and '-', at most 64")
 	.openapi({ example: "newsletter-kids" });
 
-/** Traits and event properties: at most this much serialized JSON, and this deep (SPEC §9). */
+/** Traits and event properties: at most this much serialized JSON, and this deep. */
 export const MAX_JSON_BYTES = 16 * 1024;
 export const MAX_JSON_DEPTH = 8;
 

@@ -113,7 +113,7 @@ const deleteTopic = createRoute({
 	responses: { 204: { description: "Deleted" }, ...errorResponses },
 });
 
-/** A topic this key may change: a key limited to business units only those of its units (SPEC §9). */
+/** A topic this key may change: a key limited to business units only those of its units. */
 function assertManageable(principal: Principal, topic: { businessUnit?: string | null }, key: string) {
 	if (!principal.businessUnits) return;
 	if (!topic.businessUnit) {

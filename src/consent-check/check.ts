@@ -14,7 +14,7 @@ export interface CheckQuestion {
 	businessUnit: string;
 	/**
 	 * The units the asking key may read (null: all). A user found by externalId in another unit is
-	 * answered as an unknown recipient of `businessUnit` (SPEC §9), never with its state.
+	 * answered as an unknown recipient of `businessUnit`, never with its state.
 	 */
 	readableUnits: readonly string[] | null;
 }
@@ -148,7 +148,7 @@ export async function checkConsent(
 		for (const row of answers[k]?.results ?? []) rowsByPosition[positions[row.i] as number] = row;
 	});
 
-	// SPEC §8: the suppression of the address the channel reaches holds whatever contact has it now.
+	// The suppression of the address the channel reaches holds whatever contact has it now.
 	const rows = recipients.map((_, position) => rowsByPosition[position]);
 	const viaContact = [...new Set(rows.map((row) => row?.address).filter((a): a is string => !!a))];
 	const viaContactHashes = await keyedHashes(env, viaContact);

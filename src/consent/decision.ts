@@ -24,7 +24,7 @@ export interface DecisionInput {
 	/** The address is on the bare-address blocklist. */
 	addressBlocked: boolean;
 	/**
-	 * The reasons of the suppression of the address this channel reaches (SPEC §8), or null when it
+	 * The reasons of the suppression of the address this channel reaches, or null when it
 	 * is not suppressed. It holds whatever contact has the address now.
 	 */
 	suppression: readonly string[] | null;
@@ -36,7 +36,7 @@ export interface DecisionInput {
 const allow: Decision = { allowed: true, reason: "ok" };
 const deny = (reason: DecisionReason): Decision => ({ allowed: false, reason });
 
-/** SPEC §1 "The decision": first match wins. */
+/** The decision: first match wins. */
 export function decide(input: DecisionInput): Decision {
 	const { state, channel, topic } = input;
 	const channelState = state?.channels[channel];
@@ -55,7 +55,7 @@ export function decide(input: DecisionInput): Decision {
 }
 
 /**
- * SPEC §1: a topic counts as unsubscribed while its channel is opted out, so segments built on
+ * A topic counts as unsubscribed while its channel is opted out, so segments built on
  * topic status never count people who get no mail.
  */
 export function effectiveTopicStatus(state: ConsentState, topicKey: string): TopicStatus | null {

@@ -1,5 +1,5 @@
 /**
- * What of a ledger row survives an erasure (SPEC §8): event, channel, topic, changes, source,
+ * What of a ledger row survives an erasure: event, channel, topic, changes, source,
  * campaign and times stay as proof; anything a person or a provider could have written freely goes.
  * The same rules scrub ledger rows in D1 and outbound messages still in their queue.
  */

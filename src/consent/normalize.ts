@@ -79,7 +79,7 @@ const systemEventsByLowerName = new Map<string, SystemEventName>(
 	SYSTEM_EVENTS.map((name) => [name.toLowerCase(), name]),
 );
 
-/** SPEC §2: system event names match ignoring case (and surrounding blanks); others are custom. */
+/** System event names match ignoring case (and surrounding blanks); others are custom. */
 export function canonicalEventName(input: string): string {
 	const name = input.trim().replace(/\s+/g, " ");
 	return systemEventsByLowerName.get(name.toLowerCase()) ?? name;

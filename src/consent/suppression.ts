@@ -1,5 +1,5 @@
 /**
- * Suppression (SPEC §8): what a person said outlives their data. A suppression is a keyed hash of
+ * Suppression: what a person said outlives their data. A suppression is a keyed hash of
  * a normalized email or phone with its reasons; these are its rules, as pure functions. Where the
  * hashes are kept and looked up is src/erasure/suppression.ts.
  */

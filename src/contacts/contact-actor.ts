@@ -114,13 +114,13 @@ export class ContactActor extends DurableObject<Bindings> {
 		return this.exclusive(() => this.updateProfileLocked(contactId, patch));
 	}
 
-	/** GDPR erasure (SPEC §6); false when the contact does not exist (any more). */
+	/** GDPR erasure; false when the contact does not exist (any more). */
 	erase(contactId: string, context: EventContext): Promise<EraseResult | null> {
 		return this.exclusive(() => this.eraseLocked(contactId, context));
 	}
 
 	/**
-	 * Removes the contact and every piece of personal data about it (SPEC §8), in one D1 batch:
+	 * Removes the contact and every piece of personal data about it, in one D1 batch:
 	 * the contact row, the free text and identifiers in its ledger rows (IP, user agent, feedback,
 	 * properties, idempotency keys, reason texts that are not codes, custom event names), its
 	 * idempotency keys, its dead letters, its addresses on the bare-address blocklist, and the IP and
@@ -301,7 +301,7 @@ export class ContactActor extends DurableObject<Bindings> {
 
 		// State, ledger rows and idempotency keys land in one batch (one transaction): all or nothing.
 		// Rows travel as one JSON parameter because D1 binds at most 100 parameters per statement.
-		// A confirmation through a signed link ends the suppression of the address it reached (SPEC §8).
+		// A confirmation through a signed link ends the suppression of the address it reached.
 		const ended = new Set(applied.flatMap((event) => suppressionsEndedBy(event, context.source)));
 		const endedAddresses = [...ended].map((kind) => contact[kind]).filter((address): address is string => !!address);
 		const endedHashes = await Promise.all(endedAddresses.map((address) => suppressionHash(this.env, address)));

@@ -48,7 +48,7 @@ export interface ContactJson extends Omit<Contact, "consent"> {
 	};
 }
 
-/** The API shape (SPEC §3): topic statuses are effective statuses (SPEC §1). */
+/** The API shape: topic statuses are effective statuses. */
 export function toContactJson(contact: Contact): ContactJson {
 	const topics: ContactJson["consent"]["topics"] = {};
 	for (const [key, topic] of Object.entries(contact.consent.topics)) {

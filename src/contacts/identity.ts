@@ -2,7 +2,7 @@ import { emptyConsentState } from "../consent/types";
 import type { Bindings } from "../env";
 import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
 
-/** How a request names a contact (SPEC §1). */
+/** How a request names a contact. */
 export type ContactSubject =
 	| { externalId: string }
 	| { email: string; businessUnit: string }

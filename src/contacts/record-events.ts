@@ -134,7 +134,7 @@ const LOOPBACK_HOST = /^(localhost|[^.]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/
 /**
  * The origin for links: PUBLIC_BASE_URL when set. Without it, the request's own origin only when
  * that is a loopback host (local development): a Host header is whatever the client sends, and
- * links to an attacker's host would carry valid tokens there (SPEC §9).
+ * links to an attacker's host would carry valid tokens there.
  */
 export function linkBaseFor(env: Bindings, request: Request): LinkBase {
 	return () => {
@@ -158,7 +158,7 @@ function withoutServiceProperties(properties: Record<string, unknown>): Record<s
 }
 
 /**
- * SPEC §8: a Subscribe for a suppressed address always goes through confirmation, even for a
+ * A Subscribe for a suppressed address always goes through confirmation, even for a
  * topic without double opt-in, so that the person can come back through the link. One lookup,
  * only for calls that subscribe.
  */

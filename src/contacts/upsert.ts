@@ -22,7 +22,7 @@ function unwrap(result: ProfileResult): Contact {
 }
 
 /**
- * PUT /v1/users/{externalId} (SPEC §1): updates the user, or makes the lead with this email (or
+ * PUT /v1/users/{externalId}: updates the user, or makes the lead with this email (or
  * phone) + BU into the user (same contact id, ledger kept), or creates a new contact. Naming the
  * email+BU of a different user answers 409 EXTERNAL_IDS_MISMATCH and changes nothing.
  */

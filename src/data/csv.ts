@@ -1,5 +1,5 @@
 /**
- * CSV writing for the exports (SPEC §6): RFC 4180 and safe to open in a spreadsheet.
+ * CSV writing for the exports: RFC 4180 and safe to open in a spreadsheet.
  *
  * - RFC 4180 §2: rows end with CRLF; a field containing a comma, a quote, CR or LF is enclosed in
  *   quotes, and a quote inside it is doubled.

@@ -1,5 +1,5 @@
 /**
- * Streamed CSV exports (SPEC §6): contacts with their consent state, and the ledger.
+ * Streamed CSV exports: contacts with their consent state, and the ledger.
  *
  * Memory stays flat whatever the row count: a ReadableStream pulls one page of at most
  * EXPORT_PAGE_SIZE rows only when the client has taken the previous one (keyset pagination,
@@ -180,7 +180,7 @@ function contactConditions(filter: ContactExportFilter): Where {
 	if (topic) {
 		const statusPath = topicStatusPath(topic.key);
 		const channelOptedOut = channelFlag("optedOut", topic.channel);
-		// SPEC §1: the effective status is unsubscribed while the topic's channel is opted out.
+		// The effective status is unsubscribed while the topic's channel is opted out.
 		if (status === "subscribed" || status === "pending") {
 			where.add("consent ->> ? = ? AND coalesce(consent ->> ?, 0) = 0", statusPath, status, channelOptedOut);
 		} else if (status === "unsubscribed") {

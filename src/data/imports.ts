@@ -1,5 +1,5 @@
 /**
- * Bulk import of contacts and their consent (SPEC §6), from CSV or NDJSON, streamed.
+ * Bulk import of contacts and their consent, from CSV or NDJSON, streamed.
  *
  * Lines are read in batches. Per batch: the contacts the lines name are found with three
  * statements (by externalId, email+BU, phone+BU), the addresses of contacts to be created are
@@ -52,7 +52,7 @@ export interface ImportOptions {
 	format: "csv" | "ndjson";
 	/** For lines without a businessUnit. */
 	businessUnit: string;
-	/** The channel the plain `optedOut` column means; null: every channel (an opt-out without channel, SPEC §1). */
+	/** The channel the plain `optedOut` column means; null: every channel (an opt-out without channel). */
 	channel: Channel | null;
 	/** For lines without an optedOut value (e.g. a suppression list with only an email column). */
 	optedOut: boolean | null;
@@ -509,7 +509,7 @@ class Importer {
 		return lookup;
 	}
 
-	/** Suppressed addresses (SPEC §6) among the lines that would create a contact: one statement. */
+	/** Suppressed addresses among the lines that would create a contact: one statement. */
 	private async suppressedAmong(batch: ParsedLine[], lookup: Lookup): Promise<Set<string>> {
 		const addresses: string[] = [];
 		for (const line of batch) {
@@ -581,7 +581,7 @@ class Importer {
 					);
 				}
 				if (match) {
-					// SPEC §1: the lead becomes this user, same contact id, ledger kept.
+					// The lead becomes this user, same contact id, ledger kept.
 					profile = async () => (await upsertUser(env, externalId, fields)).contact;
 					contact = match;
 				} else {

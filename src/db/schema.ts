@@ -25,7 +25,7 @@ export const contacts = sqliteTable(
 	],
 );
 
-/** The append-only consent ledger: the proof of consent (SPEC §2). */
+/** The append-only consent ledger: the proof of consent. */
 export const ledger = sqliteTable(
 	"ledger",
 	{
@@ -102,7 +102,7 @@ export const apiKeys = sqliteTable(
 	(t) => [uniqueIndex("api_keys_key_hash").on(t.keyHash)],
 );
 
-/** Mailgun webhook tokens seen recently: a replayed signed request is refused (PROVIDERS.md). */
+/** Mailgun webhook tokens seen recently: a replayed signed request is refused (docs/providers/mailgun.md). */
 export const webhookTokens = sqliteTable(
 	"webhook_tokens",
 	{
@@ -129,7 +129,7 @@ export const deadLetters = sqliteTable("dead_letters", {
 });
 
 /**
- * Suppressed addresses (SPEC §8): only a keyed hash (HMAC-SHA-256 with SUPPRESSION_PEPPER) of the
+ * Suppressed addresses: only a keyed hash (HMAC-SHA-256 with SUPPRESSION_PEPPER) of the
  * normalized email or phone, so the decision for the address answers `suppressed` whatever contact
  * has it now, without the address being kept. Made by erasure and by POST /v1/suppressions.
  */

@@ -1,5 +1,5 @@
 /**
- * Where suppressions (SPEC §8) are kept: an address only as HMAC-SHA-256(pepper, normalized
+ * Where suppressions are kept: an address only as HMAC-SHA-256(pepper, normalized
  * address), so nobody can list who left, and the pepper is needed to test an address. The rules
  * (which reasons deny what, what ends a suppression) are in src/consent/suppression.ts.
  *

@@ -1,5 +1,5 @@
 /**
- * Unsubscribe and preference links (SPEC §4): the URLs and the RFC 2369 / RFC 8058 headers for one
+ * Unsubscribe and preference links: the URLs and the RFC 2369 / RFC 8058 headers for one
  * manage token, and the claims such a token carries. Shared by POST /v1/links and the signer that
  * senders import (src/links/public.ts → dist/links.js), so both make the very same links.
  *

@@ -1,5 +1,5 @@
 /**
- * Signed link tokens (SPEC §4): `<kid>.<payload>.<signature>`, all base64url, where the signature is
+ * Signed link tokens: `<kid>.<payload>.<signature>`, all base64url, where the signature is
  * HMAC-SHA-256 over `<kid>.<payload>` with the key named by kid. The first key of
  * LINK_SIGNING_KEYS signs, every listed key verifies, so keys rotate without breaking old links.
  *

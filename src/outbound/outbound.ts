@@ -1,5 +1,5 @@
 /**
- * Outbound webhooks (SPEC §5): with OUTBOUND_WEBHOOK_URL and OUTBOUND_WEBHOOK_SECRET set, every
+ * Outbound webhooks: with OUTBOUND_WEBHOOK_URL and OUTBOUND_WEBHOOK_SECRET set, every
  * ledger row is POSTed as JSON, one event per request, through OUTBOUND_QUEUE (retries, then the
  * dead-letter queue).
  *
@@ -47,7 +47,7 @@ export function outboundEnabled(env: Bindings): boolean {
 }
 
 /**
- * An event of a contact erased after it was queued: what the ledger row keeps (SPEC §8), by the
+ * An event of a contact erased after it was queued: what the ledger row keeps, by the
  * contact id receivers have seen, and nothing that names or describes the person.
  */
 export function scrubOutboundEvent(event: OutboundEvent): OutboundEvent {

@@ -3,7 +3,7 @@ import type { CampaignStat, GroupBy, Interval, RecentEvent, SeriesPoint } from "
 import { renderPage } from "./layout";
 
 /*
- * The admin dashboard (SPEC §6), English only, server-rendered: no script, no inline style (the
+ * The admin dashboard, English only, server-rendered: no script, no inline style (the
  * strict CSP), charts as SVG drawn here with their numbers also in tables for screen readers and
  * for anyone who wants the exact figures.
  */

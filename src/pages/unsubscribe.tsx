@@ -2,7 +2,7 @@ import { type Channel, UNSUBSCRIBE_REASONS } from "../consent/types";
 import type { Locale, Translate } from "./i18n";
 import { Layout, renderPage } from "./layout";
 
-/** The feedback choices of the unsubscribe page; they feed the stats "by reason" (SPEC §6). */
+/** The feedback choices of the unsubscribe page; they feed the stats "by reason". */
 export const MAX_COMMENT_LENGTH = 1000;
 
 /** What a link unsubscribes from: a topic, a channel, or everything. */

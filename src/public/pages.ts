@@ -32,7 +32,7 @@ import { type LinkFailure, type LinkTarget, resolveLink } from "./link-target";
 import { type ChannelChoices, type PreferenceConflict, preferenceChoices, preferenceEvents } from "./preferences-model";
 
 /**
- * The public link pages (SPEC §4): /u (unsubscribe, RFC 8058 one-click), /p (preference center),
+ * The public link pages: /u (unsubscribe, RFC 8058 one-click), /p (preference center),
  * /c (double-opt-in confirmation). GET and HEAD never change anything: mail scanners fetch every
  * link. No API key: the signed token is the authorization, and its scope (topic, channel or
  * everything) bounds what a page may change.

@@ -8,7 +8,7 @@ export interface TopicChoice {
 	name: string;
 	description: string | null;
 	doubleOptIn: boolean;
-	/** The effective status (SPEC §1): unsubscribed while the channel is opted out. */
+	/** The effective status: unsubscribed while the channel is opted out. */
 	status: TopicStatus | null;
 	/** Whether the person gets this topic now: the checkbox is ticked. */
 	receiving: boolean;

@@ -14,7 +14,7 @@ import { loadTopics, topicAvailableIn } from "../topics/topics";
 import type { RateLimitResult } from "./rate-limiter";
 
 /*
- * POST /subscribe — the public sign-up endpoint (SPEC §4). A plain HTML form on the sender's site:
+ * POST /subscribe — the public sign-up endpoint. A plain HTML form on the sender's site:
  *
  *   <form method="post" action="https://consent.example.com/subscribe">
  *     <input type="hidden" name="businessUnit" value="de">

@@ -1,7 +1,7 @@
 import type { Bindings } from "../env";
 
 /*
- * Opt-out statistics (SPEC §6), read straight from the ledger. The API (src/api/stats.ts) and the
+ * Opt-out statistics, read straight from the ledger. The API (src/api/stats.ts) and the
  * admin dashboard (src/admin) both use these functions, so both count the same thing:
  *
  * - Ledger rows with `changed = 1` (an event that changed nothing, e.g. a second one-click on the
@@ -243,7 +243,7 @@ export interface CampaignStat {
 export const MAX_SENT_CAMPAIGNS = 100;
 
 /**
- * Unsubscribes per campaign id (the id a link carried, SPEC §4). consent-edge does not send and
+ * Unsubscribes per campaign id (the id a link carried). consent-edge does not send and
  * cannot know how many messages a campaign went to, so the rate is only given for campaigns whose
  * send count the caller passes in `sent`: then exactly those campaigns are listed (0 when nobody
  * left), each with `rate` = distinct contacts who opted out or unsubscribed through the campaign's

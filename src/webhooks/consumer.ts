@@ -1,5 +1,5 @@
 /**
- * Applies queued provider events (SPEC §5): finds or creates the contacts of the address, maps the
+ * Applies queued provider events: finds or creates the contacts of the address, maps the
  * event per contact (mapping.ts) and records the result through the one write path, with the
  * provider's event id as idempotency key.
  */

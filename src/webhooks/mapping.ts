@@ -1,5 +1,5 @@
 /**
- * SPEC §5 mapping: a provider's normalized event (WebhookEvent) → consent events for one contact.
+ * Mapping: a provider's normalized event (WebhookEvent) → consent events for one contact.
  * Pure: topics and policy come in as arguments; the consumer applies the result through the one
  * write path (recordEvents → ContactActor → reducer).
  */

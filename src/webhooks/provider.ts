@@ -1,5 +1,5 @@
 /**
- * The contract every provider file (src/webhooks/providers/<name>.ts) fulfils (SPEC §5).
+ * The contract every provider file (src/webhooks/providers/<name>.ts) fulfils.
  *
  * A request flows: route reads the raw bytes → `provider.verify` (on the raw bytes, before any
  * parsing) → `provider.parse` turns the body into normalized WebhookEvents → the route puts them on

@@ -1,5 +1,5 @@
 /**
- * POST /webhooks/{provider} (SPEC §5): verify on the raw bytes, parse, put the normalized events on
+ * POST /webhooks/{provider}: verify on the raw bytes, parse, put the normalized events on
  * WEBHOOK_QUEUE, answer. Nothing is stored before the signature holds; the answer comes only once
  * the events are queued (a failed enqueue is a 500, and the provider retries).
  */

@@ -1,5 +1,5 @@
 /**
- * GDPR erasure leaves no personal data anywhere (SPEC §8). One user goes through every path that
+ * GDPR erasure leaves no personal data anywhere. One user goes through every path that
  * writes about a person (the API, the public pages, an import, the webhooks of every provider
  * through the real queue, the bare blocklist, dead letters) and is then erased. Afterwards every
  * column of every table (found through sqlite_master, so a table added later is searched too), both

@@ -129,7 +129,7 @@ describe("erasure (DELETE /v1/users/{externalId}, DELETE /v1/leads)", () => {
 			.first<{ n: number }>();
 		expect(count?.n).toBe(0);
 
-		// A new contact for the address through the API: the suppression still holds (SPEC §8).
+		// A new contact for the address through the API: the suppression still holds.
 		expect((await postEvents({ email, businessUnit: "de" }, [{ event: "Opt In", channel: "email" }])).status).toBe(200);
 		expect(await check(`email=${email}&businessUnit=de&channel=email`)).toMatchObject({
 			allowed: false,

@@ -57,7 +57,7 @@ describe("POST /v1/events", () => {
 		expect(Date.parse(row.receivedAt)).toBeGreaterThan(Date.parse(row.occurredAt));
 	});
 
-	it("applies every system event of SPEC §2 in order", async () => {
+	it("applies every system event in order", async () => {
 		const email = uniqueEmail();
 		const topic = unique("topic");
 		await putTopic(topic, { channel: "email" });
@@ -76,7 +76,7 @@ describe("POST /v1/events", () => {
 		expect(body.consent.channels.email.optedOut).toBe(true);
 		expect(body.consent.channels.sms.optedOut).toBe(false);
 		expect(body.consent.channels.push).toMatchObject({ optedOut: true, bounced: true });
-		// Effective status: the topic is unsubscribed while its channel is opted out (SPEC §1).
+		// Effective status: the topic is unsubscribed while its channel is opted out.
 		expect(body.consent.topics[topic].status).toBe("unsubscribed");
 
 		const after = await json(

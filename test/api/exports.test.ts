@@ -71,7 +71,7 @@ describe("GET /v1/exports/contacts.csv", () => {
 			(await api("PUT", `/v1/users/${encodeURIComponent(formulaId)}`, { body: { email: ann, phone, businessUnit } }))
 				.status,
 		).toBe(201);
-		// Ann: subscribed, then opted out of email: her topic is unsubscribed in effect (SPEC §1).
+		// Ann: subscribed, then opted out of email: her topic is unsubscribed in effect.
 		await postEvents({ id: formulaId }, [
 			{ event: "Subscribe", topic },
 			{ event: "Opt Out", channel: "email" },

@@ -75,7 +75,7 @@ describe("POST /v1/imports/contacts (CSV)", () => {
 		expect(imported.consent.channels).toEqual({});
 		const leadContact = await json(await lead(leadEmail, businessUnit));
 		expect(leadContact).toMatchObject({ phone, externalId: null });
-		// optedOut without ?channel= is an opt-out of every channel (SPEC §1).
+		// optedOut without ?channel= is an opt-out of every channel.
 		expect(Object.keys(leadContact.consent.channels).sort()).toEqual(["email", "push", "sms", "whatsapp"]);
 		expect(leadContact.consent.topics[topic].status).toBe("unsubscribed");
 

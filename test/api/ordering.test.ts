@@ -5,7 +5,7 @@ import { applyEvent } from "../../src/consent/reducer";
 import { CHANNELS, type ConsentEvent, emptyConsentState, type TopicDefinition } from "../../src/consent/types";
 import { api, json, postEvents, putTopic, unique, uniqueEmail } from "../helpers";
 
-describe("newest intent wins (SPEC §9), through the API", () => {
+describe("newest intent wins, through the API", () => {
 	it("an Opt In of a channel never opted out beats a late, older Opt Out", async () => {
 		const email = uniqueEmail();
 		await postEvents({ email }, [{ event: "Opt In", channel: "email", timestamp: "2026-11-02T10:00:00Z" }]);

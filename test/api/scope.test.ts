@@ -8,7 +8,7 @@ async function key(scopes: string[], businessUnits?: string[]) {
 	return json<{ id: string; key: string }>(response);
 }
 
-describe("business-unit limits hold on every endpoint (SPEC §9)", () => {
+describe("business-unit limits hold on every endpoint", () => {
 	it("the batch check answers another unit's user as an unknown recipient of the asked unit", async () => {
 		const externalId = unique("at-user");
 		await api("PUT", `/v1/users/${externalId}`, { body: { email: uniqueEmail(), businessUnit: "at" } });

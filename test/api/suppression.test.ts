@@ -45,7 +45,7 @@ async function confirmationUrlFromLedger(email: string, businessUnit: string, to
 	return url;
 }
 
-describe("suppression holds on every path that makes or changes a contact (SPEC §8)", () => {
+describe("suppression holds on every path that makes or changes a contact", () => {
 	it("PUT /v1/leads, PUT /v1/users (new and email change) and any event leave the address suppressed", async () => {
 		const email = await erasedOptOut();
 		expect((await api("PUT", "/v1/leads", { body: { email, businessUnit: "de" } })).status).toBe(201);

@@ -11,7 +11,7 @@ function nested(depth: number): Record<string, unknown> {
 	return value;
 }
 
-describe("input limits: 16 KiB and 8 levels for traits and properties, nothing written on refusal (SPEC §9)", () => {
+describe("input limits: 16 KiB and 8 levels for traits and properties, nothing written on refusal", () => {
 	it("refuses deep or large traits with 400 and makes no contact", async () => {
 		for (const traits of [nested(4000), nested(9), { big: "x".repeat(17 * 1024) }]) {
 			const email = uniqueEmail();
@@ -37,7 +37,7 @@ describe("input limits: 16 KiB and 8 levels for traits and properties, nothing w
 	});
 });
 
-describe("emails: IDN, Unicode look-alikes, invisible characters (SPEC §9)", () => {
+describe("emails: IDN, Unicode look-alikes, invisible characters", () => {
 	it("accepts an IDN domain as punycode and makes look-alikes one contact", async () => {
 		const local = unique("ann");
 		const created = await api("PUT", "/v1/leads", { body: { email: `${local}@bücher.de`, businessUnit: "de" } });
@@ -67,7 +67,7 @@ describe("emails: IDN, Unicode look-alikes, invisible characters (SPEC §9)", ()
 	});
 });
 
-describe("links need PUBLIC_BASE_URL unless the request comes to a loopback host (SPEC §9)", () => {
+describe("links need PUBLIC_BASE_URL unless the request comes to a loopback host", () => {
 	const app = createApp();
 	const withoutBase = { ...env, PUBLIC_BASE_URL: "" };
 	const call = (origin: string, path: string, body: unknown) =>
@@ -104,7 +104,7 @@ describe("links need PUBLIC_BASE_URL unless the request comes to a loopback host
 	});
 });
 
-describe("the preference center and the confirmation page after an opt-out of the whole channel (SPEC §4)", () => {
+describe("the preference center and the confirmation page after an opt-out of the whole channel", () => {
 	it("a topic ticked while 'stop all' stays ticked is not claimed as saved, and nothing is applied", async () => {
 		const email = uniqueEmail();
 		const topic = unique("p");

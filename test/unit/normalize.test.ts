@@ -10,7 +10,7 @@ import {
 } from "../../src/consent/normalize";
 import { SYSTEM_EVENTS } from "../../src/consent/types";
 
-describe("normalizeEmail: Unicode (SPEC §9)", () => {
+describe("normalizeEmail: Unicode", () => {
 	it.each([
 		["an IDN domain, as punycode", "ann@bücher.de", "ann@xn--bcher-kva.de"],
 		["an IDN domain in capitals", "Ann@BÜCHER.de", "ann@xn--bcher-kva.de"],

@@ -55,7 +55,7 @@ function testDeps(now = NOW) {
 
 type Envelope = Record<string, unknown>;
 
-/** The string to sign as PROVIDERS.md lists it, written here independently of the provider. */
+/** The string to sign as SNS documents it, written here independently of the provider. */
 function stringToSign(envelope: Envelope): string {
 	const fields =
 		envelope.Type === "Notification"

@@ -1,5 +1,5 @@
 /**
- * Mailgun webhooks (PROVIDERS.md "Mailgun"): one JSON object `{signature, "event-data"}` per POST,
+ * Mailgun webhooks (docs/providers/mailgun.md): one JSON object `{signature, "event-data"}` per POST,
  * or the legacy form-encoded fields. The signature travels inside the body, so verification has to
  * read the body: an unreadable one cannot be verified and answers 401, not 400.
  * Signature: https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks

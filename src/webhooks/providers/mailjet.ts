@@ -1,5 +1,5 @@
 /**
- * Mailjet Event API (PROVIDERS.md "Mailjet"): one JSON event per POST, or an array of them with
+ * Mailjet Event API (docs/providers/mailjet.md): one JSON event per POST, or an array of them with
  * Version 2 callbacks. Unsigned: the webhook URL carries basic-auth credentials.
  * https://dev.mailjet.com/email/guides/webhooks/
  */

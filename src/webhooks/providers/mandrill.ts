@@ -1,5 +1,5 @@
 /**
- * Mandrill (Mailchimp Transactional) webhooks (PROVIDERS.md "Mandrill"): a form POST whose field
+ * Mandrill (Mailchimp Transactional) webhooks (docs/providers/mandrill.md): a form POST whose field
  * `mandrill_events` holds a JSON array of message events and sync (denylist/allowlist) events.
  * Signature: https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/
  * (also mandrill.zendesk.com "How to Authenticate Webhook Requests").

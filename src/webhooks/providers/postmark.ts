@@ -1,5 +1,5 @@
 /**
- * Postmark webhooks (PROVIDERS.md "Postmark"): one JSON record per POST, unsigned; the webhook URL
+ * Postmark webhooks (docs/providers/postmark.md): one JSON record per POST, unsigned; the webhook URL
  * carries basic-auth credentials.
  * Bounce: https://postmarkapp.com/developer/webhooks/bounce-webhook
  * Spam complaint: https://postmarkapp.com/developer/webhooks/spam-complaint-webhook

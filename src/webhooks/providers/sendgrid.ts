@@ -1,5 +1,5 @@
 /**
- * SendGrid Event Webhook (PROVIDERS.md "SendGrid"): a signed JSON array of events.
+ * SendGrid Event Webhook (docs/providers/sendgrid.md): a signed JSON array of events.
  * Signature: https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features
  * Events: https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
  */

@@ -1,5 +1,5 @@
 /**
- * Amazon SES notifications delivered by Amazon SNS over HTTPS (PROVIDERS.md "Amazon SES via SNS").
+ * Amazon SES notifications delivered by Amazon SNS over HTTPS (docs/providers/ses.md).
  * Envelope and signature: https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
  * and https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
  * SES records: identity notifications (`notificationType`,
@@ -251,7 +251,7 @@ function fromSesRecord(record: Record<string, unknown>, envelope: { messageId: s
 		case "Bounce": {
 			const bounce = record.bounce;
 			if (!isRecord(bounce)) return problem("Bounce without bounce object");
-			// Transient and Undetermined bounces are soft: not consent events (SPEC §5).
+			// Transient and Undetermined bounces are soft: not consent events.
 			if (bounce.bounceType !== "Permanent" || bounce.bounceSubType === SUPPRESSED_SUBTYPE) return ignoredOne();
 			const properties: WebhookEvent["properties"] = { event: kind, bounceType: "Permanent" };
 			if (nonBlank(bounce.bounceSubType)) properties.bounceSubType = bounce.bounceSubType as string;

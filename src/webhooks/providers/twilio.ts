@@ -1,5 +1,5 @@
 /**
- * Twilio inbound SMS (PROVIDERS.md "Twilio"): a form POST per message, answered with TwiML.
+ * Twilio inbound SMS (docs/providers/twilio.md): a form POST per message, answered with TwiML.
  * Signature: https://www.twilio.com/docs/usage/security#validating-requests
  * Parameters: https://www.twilio.com/docs/messaging/guides/webhook-request
  * Opt-out keywords and Advanced Opt-Out (OptOutType):
