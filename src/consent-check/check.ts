@@ -2,7 +2,7 @@ import { type Decision, decide } from "../consent/decision";
 import { addressKindOf } from "../consent/suppression";
 import type { Channel, ConsentState, MessageKind, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
-import { findSuppressionsByHash, keyedHashes } from "../erasure/suppression";
+import { cachedHash, findSuppressions, keyedHashes } from "../erasure/suppression";
 
 export type Recipient = { externalId: string } | { email: string } | { phone: string };
 
@@ -30,53 +30,51 @@ interface Row {
 	ch: string | null;
 	tp: string | null;
 	address_blocked: number;
-	/** The suppression reasons (JSON) of the recipient's own address, when it was hashed beforehand. */
+	/** The suppression reasons (JSON) of the address the channel reaches, when its hash was at hand. */
 	suppression: string | null;
-	/** The contact's address for the channel, when the suppression must be looked up afterwards. */
-	address: string | null;
+	/** That address, when its hash was not at hand: looked up afterwards. */
+	unhashed: string | null;
 }
 
 type RecipientKind = "externalId" | "email" | "phone";
 
-/**
- * How each recipient kind finds its contact, and which addresses the blocklist probe needs. `v` is
- * the recipient's value in the JSON parameter.
- */
-function joinOf(kind: RecipientKind, v: string): { join: string; addresses: string } {
-	if (kind === "externalId")
-		return { join: `c.external_id = ${v} AND (?5 IS NULL OR c.business_unit = ?2)`, addresses: "c.email, c.phone" };
-	// The recipient's own address equals the contact's email (or phone): probe it and the other one.
-	if (kind === "email") return { join: `c.business_unit = ?2 AND c.email = ${v}`, addresses: `${v}, c.phone` };
-	return { join: `c.business_unit = ?2 AND c.phone = ${v}`, addresses: `${v}, c.email` };
-}
+/** Up to this many recipients, the keyed hashes of their addresses are made before the query. */
+const HASH_FIRST_LIMIT = 100;
 
 /**
  * One statement per recipient kind, whatever the count: recipients travel as one JSON array
  * parameter (D1 binds at most 100), each row carries only the consent fields the decision needs,
- * and the bare-address blocklist is checked by primary key in the same statement. When the
- * recipients are addresses of the channel's kind (emails for email), their keyed hashes travel
- * with them and the suppression lookup is part of the statement too.
+ * the bare-address blocklist is checked by primary key, and the suppression of the address the
+ * channel reaches is found by the keyed hash the contact row keeps of it. For recipients that are
+ * themselves such addresses (emails for email), the hash travels with them when it is at hand;
+ * addresses with no hash at hand come back as `unhashed`.
  */
 function statementFor(
 	env: Bindings,
 	kind: RecipientKind,
 	values: string[],
-	hashes: string[] | null,
+	hashes: Array<string | null> | null,
 	question: CheckQuestion,
 ) {
 	const addressKind = addressKindOf(question.channel);
-	const v = hashes ? "r.value ->> 0" : "r.value";
-	const { join, addresses } = joinOf(kind, v);
-	const suppression = hashes ? "(SELECT s.reasons FROM suppressions s WHERE s.hash = r.value ->> 1)" : "NULL";
-	// Other recipients reach the suppression through the contact's own address for the channel.
-	const address = !hashes && addressKind ? `c.${addressKind}` : "NULL";
+	const own = hashes !== null; // the recipients are addresses of the channel's kind
+	const v = own ? "r.value ->> 0" : "r.value";
+	const join =
+		kind === "externalId"
+			? `c.external_id = ${v} AND (?5 IS NULL OR c.business_unit = ?2)`
+			: `c.business_unit = ?2 AND c.${kind} = ${v}`;
+	// The recipient's own address equals the contact's email (or phone): probe it and the other one.
+	const blocklisted = kind === "externalId" ? "c.email, c.phone" : kind === "email" ? `${v}, c.phone` : `${v}, c.email`;
+	const hash = !addressKind ? "NULL" : own ? `coalesce(c.${addressKind}_hash, r.value ->> 1)` : `c.${addressKind}_hash`;
+	const address = !addressKind ? "NULL" : own ? v : `c.${addressKind}`;
 	return env.DB.prepare(
 		`SELECT r.key AS i, c.id, c.consent ->> '$.blocked' AS blocked, c.consent -> ?3 AS ch, c.consent -> ?4 AS tp,
-		   EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${addresses})) AS address_blocked,
-		   ${suppression} AS suppression, ${address} AS address
+		   EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${blocklisted})) AS address_blocked,
+		   (SELECT s.reasons FROM suppressions s WHERE s.hash = ${hash}) AS suppression,
+		   CASE WHEN ${hash} IS NULL THEN ${address} END AS unhashed
 		 FROM json_each(?1) r LEFT JOIN contacts c ON ${join}`,
 	).bind(
-		JSON.stringify(hashes ? values.map((value, index) => [value, hashes[index]]) : values),
+		JSON.stringify(own ? values.map((value, index) => [value, hashes[index]]) : values),
 		question.businessUnit,
 		`$.channels.${question.channel}`,
 		question.topic ? `$.topics."${question.topic.key}"` : "$.none",
@@ -132,7 +130,13 @@ export async function checkConsent(
 	const statements = await Promise.all(
 		kinds.map(async (kind) => {
 			const { values } = groups[kind];
-			const hashes = kind === addressKind ? await keyedHashes(env, values) : null;
+			if (kind !== addressKind) return statementFor(env, kind, values, null, question);
+			// A few addresses are hashed now (microseconds); thousands only where their contact keeps
+			// no hash, after the query (a stored contact's hash is in its row).
+			const hashes =
+				values.length <= HASH_FIRST_LIMIT
+					? await keyedHashes(env, values)
+					: values.map((value) => cachedHash(env, value));
 			return statementFor(env, kind, values, hashes, question);
 		}),
 	);
@@ -148,20 +152,17 @@ export async function checkConsent(
 		for (const row of answers[k]?.results ?? []) rowsByPosition[positions[row.i] as number] = row;
 	});
 
-	// The suppression of the address the channel reaches holds whatever contact has it now.
+	// The suppression of the address the channel reaches holds whatever contact has it now: the
+	// addresses whose hash was not at hand are looked up with one more statement.
 	const rows = recipients.map((_, position) => rowsByPosition[position]);
-	const viaContact = [...new Set(rows.map((row) => row?.address).filter((a): a is string => !!a))];
-	const viaContactHashes = await keyedHashes(env, viaContact);
-	const found = await findSuppressionsByHash(env, viaContactHashes);
-	const suppressionOf = new Map(
-		viaContact.map((address, index) => [address, found.get(viaContactHashes[index] as string)]),
-	);
+	const unhashed = [...new Set(rows.map((row) => row?.unhashed).filter((a): a is string => !!a))];
+	const later = await findSuppressions(env, unhashed);
 
 	return rows.map((row) => {
 		const suppression = row?.suppression
 			? (JSON.parse(row.suppression) as string[])
-			: row?.address
-				? (suppressionOf.get(row.address)?.reasons ?? null)
+			: row?.unhashed
+				? (later.get(row.unhashed)?.reasons ?? null)
 				: null;
 		return decisionFor(row, question, suppression);
 	});

@@ -11,6 +11,7 @@ import {
 import type { Channel, ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
 import type { Bindings } from "../env";
 import {
+	addressHashes,
 	addSuppressionStatements,
 	keyedHashes,
 	removeSuppressionStatements,
@@ -306,11 +307,13 @@ export class ContactActor extends DurableObject<Bindings> {
 		const endedAddresses = [...ended].map((kind) => contact[kind]).filter((address): address is string => !!address);
 		const endedHashes = await Promise.all(endedAddresses.map((address) => suppressionHash(this.env, address)));
 
+		const hashes = await addressHashes(this.env, contact);
 		const updatedAt = new Date().toISOString();
 		const [, inserted] = await db.batch([
+			// The address hashes too: rows written before contacts kept them get them on their next write.
 			db
-				.prepare("UPDATE contacts SET consent = ?, updated_at = ? WHERE id = ?")
-				.bind(JSON.stringify(state), updatedAt, contactId),
+				.prepare("UPDATE contacts SET consent = ?, updated_at = ?, email_hash = ?, phone_hash = ? WHERE id = ?")
+				.bind(JSON.stringify(state), updatedAt, hashes.emailHash, hashes.phoneHash, contactId),
 			db
 				.prepare(
 					`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
@@ -421,13 +424,23 @@ export class ContactActor extends DurableObject<Bindings> {
 			traits: patch.traits ?? current.traits,
 		};
 		try {
+			const { emailHash, phoneHash } = await addressHashes(this.env, next);
 			const row = await db
 				.prepare(
-					`UPDATE contacts SET external_id = ?, email = ?, phone = ?, business_unit = ?, traits = ?,
-					   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+					`UPDATE contacts SET external_id = ?, email = ?, phone = ?, email_hash = ?, phone_hash = ?,
+					   business_unit = ?, traits = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 					 WHERE id = ? RETURNING *`,
 				)
-				.bind(next.externalId, next.email, next.phone, next.businessUnit, JSON.stringify(next.traits), contactId)
+				.bind(
+					next.externalId,
+					next.email,
+					next.phone,
+					emailHash,
+					phoneHash,
+					next.businessUnit,
+					JSON.stringify(next.traits),
+					contactId,
+				)
 				.first<ContactRecord>();
 			if (!row) return { ok: false, conflict: "gone" };
 			return { ok: true, contact: fromRecord(row) };

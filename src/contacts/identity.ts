@@ -1,5 +1,6 @@
 import { emptyConsentState } from "../consent/types";
 import type { Bindings } from "../env";
+import { addressHashes } from "../erasure/suppression";
 import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
 
 /** How a request names a contact. */
@@ -37,10 +38,20 @@ export async function findOrCreateLead(
 	if (existing) return existing;
 	const email = "email" in subject ? subject.email : null;
 	const phone = "phone" in subject ? subject.phone : null;
+	const { emailHash, phoneHash } = await addressHashes(env, { email, phone });
 	const [, read] = await env.DB.batch<ContactRecord>([
 		env.DB.prepare(
-			"INSERT INTO contacts (id, email, phone, business_unit, consent) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		).bind(crypto.randomUUID(), email, phone, subject.businessUnit, JSON.stringify(emptyConsentState())),
+			`INSERT INTO contacts (id, email, phone, email_hash, phone_hash, business_unit, consent)
+			 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		).bind(
+			crypto.randomUUID(),
+			email,
+			phone,
+			emailHash,
+			phoneHash,
+			subject.businessUnit,
+			JSON.stringify(emptyConsentState()),
+		),
 		env.DB.prepare(`SELECT * FROM contacts WHERE ${lookup(subject).where}`).bind(...lookup(subject).params),
 	]);
 	const row = read?.results[0];
@@ -60,15 +71,18 @@ export async function insertContact(
 	},
 ): Promise<Contact | null> {
 	const id = crypto.randomUUID();
+	const { emailHash, phoneHash } = await addressHashes(env, fields);
 	const row = await env.DB.prepare(
-		`INSERT INTO contacts (id, external_id, email, phone, business_unit, traits, consent)
-		 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
+		`INSERT INTO contacts (id, external_id, email, phone, email_hash, phone_hash, business_unit, traits, consent)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
 	)
 		.bind(
 			id,
 			fields.externalId,
 			fields.email,
 			fields.phone,
+			emailHash,
+			phoneHash,
 			fields.businessUnit,
 			JSON.stringify(fields.traits),
 			JSON.stringify(emptyConsentState()),

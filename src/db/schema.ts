@@ -13,6 +13,9 @@ export const contacts = sqliteTable(
 		email: text(),
 		businessUnit: text().notNull(),
 		phone: text(),
+		/** Keyed hashes of email and phone (as in `suppressions`): checks reach suppressions in SQL. */
+		emailHash: text(),
+		phoneHash: text(),
 		traits: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
 		consent: text({ mode: "json" }).$type<ConsentState>().notNull(),
 		createdAt: text().notNull().default(now),

@@ -12,6 +12,10 @@ import { hexEncode, utf8 } from "../webhooks/crypto";
 
 // The imported key, made once per pepper and isolate: a batch check hashes thousands of addresses.
 let cachedKey: { pepper: string; key: CryptoKey } | null = null;
+// Hashes already made in this isolate, at most HASH_CACHE_SIZE (the oldest go first): senders check
+// the same audience campaign after campaign, and a hash never changes for one pepper.
+const HASH_CACHE_SIZE = 50_000;
+const hashCache = new Map<string, string>();
 
 async function pepperKey(env: Bindings): Promise<CryptoKey> {
 	const pepper = env.SUPPRESSION_PEPPER?.trim();
@@ -19,12 +23,25 @@ async function pepperKey(env: Bindings): Promise<CryptoKey> {
 	if (cachedKey?.pepper !== pepper) {
 		const key = await crypto.subtle.importKey("raw", utf8(pepper), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 		cachedKey = { pepper, key };
+		hashCache.clear();
 	}
 	return cachedKey.key;
 }
 
-const hashWith = async (key: CryptoKey, text: string) =>
-	hexEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(text))));
+async function hashWith(key: CryptoKey, text: string): Promise<string> {
+	const cached = hashCache.get(text);
+	if (cached !== undefined) return cached;
+	const hash = hexEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(text))));
+	if (hashCache.size >= HASH_CACHE_SIZE) hashCache.delete(hashCache.keys().next().value as string);
+	hashCache.set(text, hash);
+	return hash;
+}
+
+/** The keyed hash of a text when this isolate made it already (null otherwise): no work at all. */
+export function cachedHash(env: Bindings, text: string): string | null {
+	if (cachedKey === null || cachedKey.pepper !== env.SUPPRESSION_PEPPER?.trim()) return null;
+	return hashCache.get(text) ?? null;
+}
 
 /** A keyed hash of a text that must not be stored as it is (an address, an id that embeds one). */
 export async function keyedHash(env: Bindings, text: string): Promise<string> {
@@ -38,6 +55,21 @@ export async function keyedHashes(env: Bindings, texts: readonly string[]): Prom
 	if (texts.length === 0) return [];
 	const key = await pepperKey(env);
 	return Promise.all(texts.map((text) => hashWith(key, text)));
+}
+
+/**
+ * The keyed hashes a contact row keeps of its own addresses, so that consent checks reach the
+ * address's suppression in SQL without hashing anything.
+ */
+export async function addressHashes(
+	env: Bindings,
+	addresses: { email: string | null; phone: string | null },
+): Promise<{ emailHash: string | null; phoneHash: string | null }> {
+	const [emailHash, phoneHash] = await Promise.all([
+		addresses.email ? keyedHash(env, addresses.email) : null,
+		addresses.phone ? keyedHash(env, addresses.phone) : null,
+	]);
+	return { emailHash, phoneHash };
 }
 
 /** The ledger subject of a suppression: pseudonymous, no contact id. */

@@ -6,6 +6,7 @@ import { emptyConsentState, type TopicDefinition } from "../consent/types";
 import { type Contact, type ContactRecord, fromRecord } from "../contacts/contact-row";
 import { type IncomingEvent, linkBaseFor, recordEvents, requestContext } from "../contacts/record-events";
 import { type Bindings, getConfig } from "../env";
+import { addressHashes } from "../erasure/suppression";
 import { ApiError, type FieldError, problem } from "../http/errors";
 import type { AppEnv } from "../http/router";
 import { type Locale, pickLocale } from "../pages/i18n";
@@ -172,10 +173,11 @@ function hit(env: Bindings, key: string, rule: { limit: number; windowSeconds: n
  * and an unknown address take the same time.
  */
 async function signupContact(env: Bindings, email: string, businessUnit: string): Promise<Contact> {
+	const { emailHash } = await addressHashes(env, { email, phone: null });
 	const [, read] = await env.DB.batch<ContactRecord>([
 		env.DB.prepare(
-			"INSERT INTO contacts (id, email, business_unit, consent) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		).bind(crypto.randomUUID(), email, businessUnit, JSON.stringify(emptyConsentState())),
+			"INSERT INTO contacts (id, email, email_hash, business_unit, consent) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		).bind(crypto.randomUUID(), email, emailHash, businessUnit, JSON.stringify(emptyConsentState())),
 		env.DB.prepare("SELECT * FROM contacts WHERE business_unit = ? AND email = ?").bind(businessUnit, email),
 	]);
 	const row = read?.results[0];
