@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { Bindings } from "../../src/env";
 import { keyedHash } from "../../src/erasure/suppression";
 import worker from "../../src/index";
-import { retryDelaySeconds } from "../../src/queues";
+import { type QueueMessage, retryDelaySeconds } from "../../src/queues";
 import type { WebhookEventMessage } from "../../src/webhooks/consumer";
 import type { WebhookEvent } from "../../src/webhooks/provider";
 import { api, eventually, json, putTopic, unique, uniqueEmail } from "../helpers";
@@ -137,7 +137,7 @@ describe("a failing message", () => {
 		const ctx = createExecutionContext();
 		const good = message(providerEvent(uniqueEmail(), { kind: "opt_out" }));
 		const bad = { kind: "webhook-event", provider: "sendgrid", event: null } as unknown as WebhookEventMessage;
-		const batch = createMessageBatch("consent-edge-webhook-events", [
+		const batch = createMessageBatch<QueueMessage>("consent-edge-webhook-events", [
 			{ id: "good", timestamp: new Date(), attempts: 1, body: good },
 			{ id: "bad", timestamp: new Date(), attempts: 3, body: bad },
 		]);
@@ -145,7 +145,7 @@ describe("a failing message", () => {
 		const result = await getQueueResult(batch, ctx);
 		expect(result.explicitAcks).toEqual(["good"]);
 		// QUEUE_RETRY_BASE_SECONDS is 0 in the tests (no delay); the delays themselves are checked below.
-		expect(result.retryMessages.map((retry) => retry.msgId)).toEqual(["bad"]);
+		expect(result.retryMessages.map((retry: { msgId: string }) => retry.msgId)).toEqual(["bad"]);
 		const withBase = (base: string) => ({ ...env, QUEUE_RETRY_BASE_SECONDS: base }) as unknown as Bindings;
 		expect([1, 2, 3, 8].map((attempts) => retryDelaySeconds(withBase("30"), attempts))).toEqual([30, 60, 120, 3600]);
 		expect(retryDelaySeconds(withBase("nonsense"), 2)).toBe(60);
@@ -186,7 +186,7 @@ describe("a failing message", () => {
 	it("that no retry can fix (an invalid address) goes to the dead letters at once", async () => {
 		const ctx = createExecutionContext();
 		const recipient = `${unique("not-an-address")}@`;
-		const batch = createMessageBatch("consent-edge-webhook-events", [
+		const batch = createMessageBatch<QueueMessage>("consent-edge-webhook-events", [
 			{
 				id: "invalid",
 				timestamp: new Date(),
@@ -289,7 +289,9 @@ describe("outbound webhooks", () => {
 			{ id: "out", timestamp: new Date(), attempts: 2, body: failing },
 		]);
 		await worker.queue(batch as never, env as unknown as Bindings);
-		expect((await getQueueResult(batch, ctx)).retryMessages.map((retry) => retry.msgId)).toEqual(["out"]);
+		expect((await getQueueResult(batch, ctx)).retryMessages.map((retry: { msgId: string }) => retry.msgId)).toEqual([
+			"out",
+		]);
 
 		await env.OUTBOUND_QUEUE.send(failing);
 		const [letter] = await eventually(
