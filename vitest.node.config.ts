@@ -1,15 +1,16 @@
 import { defineConfig } from "vitest/config";
 // @ts-expect-error: a plain ES module without declarations (the project has no @types/node)
-import { buildLinks } from "./scripts/build-links.mjs";
+import { build } from "./packages/links/scripts/build.mjs";
 
-// Tests that run in Node rather than workerd: test/node (the built `consent-edge/links` module as
-// senders import it). `npm test` runs this config after the workerd one (vitest.config.ts).
+// Tests that run in Node rather than workerd: the @consent-edge/links package's own tests
+// (packages/links/test: the built signer as senders install it) and test/node (its tokens against
+// the worker's LinkSigner). `npm test` runs this config after the workerd one (vitest.config.ts).
 export default defineConfig(async () => {
-	// The tests import dist/links.js: build it first, so they never test a stale or missing build.
-	await buildLinks();
+	// The tests import packages/links/dist/index.js: build it first, never a stale or missing build.
+	await build();
 	return {
 		test: {
-			include: ["test/node/**/*.test.ts"],
+			include: ["test/node/**/*.test.ts", "packages/links/test/**/*.test.ts"],
 			environment: "node",
 			testTimeout: 60_000,
 		},

@@ -1,14 +1,14 @@
-// Offline link signing: the `consent-edge/links` module as senders run it in Node, against
+// Offline link signing: the `@consent-edge/links` package as senders run it in Node, against
 // the bare HMAC-SHA-256 it cannot avoid (node:crypto createHmac over the very token bodies the
 // module signs), in the same process with their rounds taking turns. No worker: runs in Node only.
 import { createHmac, createSecretKey } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { buildLinks } from "../../scripts/build-links.mjs";
+import { build as buildLinks } from "../../packages/links/scripts/build.mjs";
 import { contactEmail } from "../lib/seed.mjs";
 import { fmt, fmtInt, fmtPercent, median } from "../lib/stats.mjs";
 
 export const name = "signing";
-export const title = "Offline link signing (consent-edge/links)";
+export const title = "Offline link signing (@consent-edge/links)";
 /** Runs once in the bench's own Node process, before any worker starts: no runtime, no database. */
 export const needsWorker = false;
 
@@ -174,7 +174,7 @@ export function render(runs) {
 			{
 				title: "Links per second, in one Node process",
 				intro:
-					`The built module (dist/links.js, as \`import { createLinkSigner } from "consent-edge/links"\`) with the keys, base URL and a mailto ` +
+					`The built package (packages/links/dist/index.js, as \`import { createLinkSigner } from "@consent-edge/links"\`) with the keys, base URL and a mailto ` +
 					`set, making \`{unsubscribeUrl, preferencesUrl, headers}\` for ${fmtInt(data.perRound)} distinct email recipients per round ` +
 					`(channel, topic and campaign set), against createHmac over the very \`kid.payload\` bodies the module signs ` +
 					`(${data.bodyLength} bytes each; the raw side skips everything else a link needs). Median of ${data.rounds} rounds after one warm-up round, ` +

@@ -1,6 +1,6 @@
 /**
- * The few Node built-ins the Node tests use, typed by hand: the project's TypeScript types are the
- * Workers runtime's (no @types/node), and `import(name as string)` keeps tsc from resolving them.
+ * The few Node built-ins the tests use, typed by hand: the package has no dependencies, @types/node
+ * included, and `import(name as string)` keeps tsc from resolving them.
  */
 
 interface SpawnResult {
@@ -43,5 +43,10 @@ export const nodeProcess = (
 	globalThis as unknown as { process: { execPath: string; env: Record<string, string | undefined>; platform: string } }
 ).process;
 
-/** The repository root. */
-export const root = node.fileURLToPath(new URL("../../", (import.meta as unknown as { url: string }).url));
+const here = (import.meta as unknown as { url: string }).url;
+
+/** The package directory, packages/links/ (with a trailing slash). */
+export const packageRoot = node.fileURLToPath(new URL("../", here));
+
+/** The repository root (the npm workspace root), where npm and TypeScript are installed. */
+export const repositoryRoot = node.fileURLToPath(new URL("../../../", here));
