@@ -29,10 +29,19 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const healthz = createRoute({
 	method: "get",
 	path: "/healthz",
+	operationId: "getHealth",
 	tags: ["Service"],
 	summary: "Liveness",
+	description: "Answers 200 while the worker runs; touches no storage. Needs no key.",
+	// Public on purpose: load balancers and uptime checks call it without a key.
+	security: [],
 	responses: {
-		200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } },
+		200: {
+			description: "Up",
+			content: {
+				"application/json": { schema: z.object({ ok: z.literal(true) }).openapi("Health"), example: { ok: true } },
+			},
+		},
 	},
 });
 
@@ -88,7 +97,8 @@ export function createApp(options: AppOptions = {}) {
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
 		type: "http",
 		scheme: "bearer",
-		description: "ADMIN_TOKEN, or a key from POST /v1/api-keys",
+		description:
+			"`Authorization: Bearer <key>`: the ADMIN_TOKEN secret (every scope, every business unit), or a key from POST /v1/api-keys (its scopes, optionally limited to business units).",
 	});
 	const openApiConfig = {
 		openapi: "3.1.0",
@@ -96,8 +106,65 @@ export function createApp(options: AppOptions = {}) {
 			title: "consent-edge",
 			version: "0.1.0",
 			description:
-				"Subscription and consent service: may I send this kind of message on this channel about this topic to this person?",
+				"Subscription and consent service: may I send this kind of message on this channel about this topic to this person? " +
+				"It keeps contacts (users with your externalId, leads with an email or phone) and their consent ledger, answers consent checks, " +
+				"makes signed unsubscribe and preference links, and takes opt-outs from ESP webhooks.\n\n" +
+				"Every operation under `/v1` needs `Authorization: Bearer <key>` with the scope it names. " +
+				"Errors are `application/problem+json` (RFC 9457) with a stable `code`; invalid input lists every field in `errors`.",
+			license: { name: "MIT", identifier: "MIT" },
 		},
+		servers: [
+			{ url: "/", description: "This service: the origin that serves this document" },
+			{
+				url: "{origin}",
+				description: "A deployment of consent-edge (its PUBLIC_BASE_URL)",
+				variables: {
+					origin: {
+						default: "http://127.0.0.1:8787",
+						description: "Scheme, host and port; the default is `wrangler dev`.",
+					},
+				},
+			},
+		],
+		tags: [
+			{
+				name: "Consent",
+				description: "May I send this message to this person? One recipient, or up to 10,000 at once.",
+			},
+			{
+				name: "Users and leads",
+				description:
+					"Contacts with their consent state and ledger: users (named by your externalId) and leads (an email or phone in a business unit). Erasure (GDPR art. 17).",
+			},
+			{
+				name: "Events",
+				description: "Consent events (Opt Out, Subscribe, Bounce, …) for one contact, applied in order, all or none.",
+			},
+			{
+				name: "Topics",
+				description: "What people subscribe to: one channel each, optionally one business unit and double opt-in.",
+			},
+			{
+				name: "Links",
+				description: "Signed unsubscribe and preference-center links and the List-Unsubscribe headers (RFC 8058).",
+			},
+			{ name: "Blocklist", description: "Bare addresses that get no message at all, in every business unit." },
+			{
+				name: "Suppressions",
+				description: "Addresses (kept only as keyed hashes) that get no marketing, whatever contact has them.",
+			},
+			{
+				name: "Data",
+				description: "Bulk import of contacts and their consent; CSV exports of contacts and of the ledger.",
+			},
+			{ name: "Stats", description: "Opt-outs over time and unsubscribe rates per campaign." },
+			{
+				name: "API keys",
+				description: "Keys with scopes, optionally limited to business units. Needs the `admin` scope.",
+			},
+			{ name: "Dead letters", description: "Queue messages that failed every retry: inspect, replay or discard." },
+			{ name: "Service", description: "The service itself." },
+		],
 	};
 	app.doc31("/openapi.json", openApiConfig);
 	app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig) as never)));
