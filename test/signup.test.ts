@@ -272,6 +272,8 @@ describe("POST /subscribe", () => {
 		expect(preflight.headers.get("vary")).toContain("Origin");
 		expect(preflight.headers.get("access-control-allow-methods")).toBe("POST");
 		expect(preflight.headers.get("access-control-allow-headers")).toBe("content-type");
+		expect(preflight.headers.get("access-control-max-age")).toBe("86400");
+		expect(preflight.headers.get("allow")).toBe("POST, OPTIONS");
 
 		const foreignPreflight = await exports.default.fetch(
 			new Request(`${BASE}/subscribe`, {
@@ -281,11 +283,13 @@ describe("POST /subscribe", () => {
 		);
 		expect(foreignPreflight.status).toBe(403);
 		expect(foreignPreflight.headers.get("access-control-allow-origin")).toBeNull();
+		expect(foreignPreflight.headers.get("vary")).toContain("Origin");
 
 		const { doi } = await topicsPair();
 		const allowed = await signupJson({ email: uniqueEmail(), topics: [doi] }, { headers: { origin: SHOP } });
 		expect(allowed.status).toBe(202);
 		expect(allowed.headers.get("access-control-allow-origin")).toBe(SHOP);
+		expect(allowed.headers.get("access-control-expose-headers")).toBe("Retry-After");
 		expect(allowed.headers.get("vary")).toContain("Origin");
 
 		const own = await signupForm(
@@ -303,6 +307,7 @@ describe("POST /subscribe", () => {
 			const refused = await signupJson({ email, topics: [doi] }, { headers: { origin } });
 			expect(refused.status).toBe(403);
 			expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+			expect(refused.headers.get("vary")).toContain("Origin");
 			expect((await json(refused)).code).toBe("FORBIDDEN");
 			const refusedForm = await signupForm(
 				[

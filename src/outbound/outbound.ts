@@ -3,19 +3,23 @@
  * ledger row is POSTed as JSON, one event per request, through OUTBOUND_QUEUE (retries, then the
  * dead-letter queue).
  *
- * Signature: `X-Consent-Edge-Signature: v1=<hex HMAC-SHA-256(secret, "<timestamp>.<body>")>` with
- * `X-Consent-Edge-Timestamp: <unix seconds>`; receivers recompute it over the raw body, compare in
- * constant time and refuse old timestamps (README, "Outbound webhooks").
+ * Signed as the Standard Webhooks specification says (https://www.standardwebhooks.com), so
+ * receivers can verify with its libraries (README, "Outbound webhooks"): `webhook-id` (the ledger
+ * id, the same on every retry), `webhook-timestamp` (Unix seconds) and
+ * `webhook-signature: v1,<base64 HMAC-SHA-256 of "<id>.<timestamp>.<body>">`, made here with Web
+ * Crypto. The key: see outboundSigningKey.
  */
 import { scrubbedEventName, scrubbedReason } from "../consent/erasure";
 import type { FieldChange } from "../consent/types";
+import { base64Decode, base64Encode, utf8 } from "../crypto";
 import type { Bindings } from "../env";
 import { sendInBatches } from "../queue-batch";
-import { hexEncode, hmac, utf8 } from "../webhooks/crypto";
 
-export const SIGNATURE_HEADER = "X-Consent-Edge-Signature";
-export const TIMESTAMP_HEADER = "X-Consent-Edge-Timestamp";
-export const EVENT_ID_HEADER = "X-Consent-Edge-Event-Id";
+export const ID_HEADER = "webhook-id";
+export const TIMESTAMP_HEADER = "webhook-timestamp";
+export const SIGNATURE_HEADER = "webhook-signature";
+/** The prefix of a Standard Webhooks secret: `whsec_<base64 of the key bytes>`. */
+const SECRET_PREFIX = "whsec_";
 
 /** What receivers get: the ledger row with the contact's identifiers (no IP or user agent). */
 export interface OutboundEvent {
@@ -69,17 +73,6 @@ export function scrubOutboundEvent(event: OutboundEvent): OutboundEvent {
 	};
 }
 
-/** Of these contact ids, those no contact has any more (erased): one statement. */
-export async function erasedContactIds(env: Bindings, ids: readonly string[]): Promise<Set<string>> {
-	if (ids.length === 0) return new Set();
-	const { results } = await env.DB.prepare(
-		"SELECT value AS id FROM json_each(?) WHERE value NOT IN (SELECT id FROM contacts)",
-	)
-		.bind(JSON.stringify([...new Set(ids)]))
-		.all<{ id: string }>();
-	return new Set(results.map((row) => row.id));
-}
-
 export function enqueueOutbound(env: Bindings, events: OutboundEvent[]): Promise<void> {
 	return sendInBatches<OutboundMessage>(
 		env.OUTBOUND_QUEUE,
@@ -87,8 +80,24 @@ export function enqueueOutbound(env: Bindings, events: OutboundEvent[]): Promise
 	);
 }
 
-export async function signOutbound(secret: string, timestamp: number, body: string): Promise<string> {
-	return `v1=${hexEncode(await hmac("SHA-256", secret, utf8(`${timestamp}.${body}`)))}`;
+/**
+ * The HMAC key of OUTBOUND_WEBHOOK_SECRET. `whsec_<base64>` (a Standard Webhooks secret): the bytes
+ * the base64 after the prefix decodes to. Anything else is a raw secret: its UTF-8 bytes (what
+ * signed before Standard Webhooks; receivers pass it to the libraries as a raw secret). Throws on a
+ * `whsec_` secret that is not base64.
+ */
+export function outboundSigningKey(secret: string): Uint8Array {
+	if (!secret.startsWith(SECRET_PREFIX)) return utf8(secret);
+	const key = base64Decode(secret.slice(SECRET_PREFIX.length));
+	if (!key || key.length === 0) throw new Error("OUTBOUND_WEBHOOK_SECRET: whsec_ is not followed by base64");
+	return key;
+}
+
+/** `v1,<base64 HMAC-SHA-256 of "<id>.<timestamp>.<body>">`: the webhook-signature header. */
+export async function signOutbound(key: Uint8Array, id: string, timestamp: number, body: string): Promise<string> {
+	const hmacKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+	const mac = await crypto.subtle.sign("HMAC", hmacKey, utf8(`${id}.${timestamp}.${body}`));
+	return `v1,${base64Encode(new Uint8Array(mac))}`;
 }
 
 /** POSTs one event; throws on anything but a 2xx so the queue retries. */
@@ -98,15 +107,16 @@ export async function deliverOutbound(env: Bindings, message: OutboundMessage): 
 	// Switched off after the event was queued: nothing to deliver to, and nothing to keep.
 	if (!url || !secret) return;
 	const body = JSON.stringify(message.event);
+	const id = String(message.event.id);
 	const timestamp = Math.floor(Date.now() / 1000);
 	const response = await fetch(url, {
 		method: "POST",
 		headers: {
 			"content-type": "application/json",
 			"user-agent": "consent-edge-webhooks/1",
+			[ID_HEADER]: id,
 			[TIMESTAMP_HEADER]: String(timestamp),
-			[SIGNATURE_HEADER]: await signOutbound(secret, timestamp, body),
-			[EVENT_ID_HEADER]: String(message.event.id),
+			[SIGNATURE_HEADER]: await signOutbound(outboundSigningKey(secret), id, timestamp, body),
 		},
 		body,
 		redirect: "manual",

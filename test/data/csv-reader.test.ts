@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
 	BodyTooLargeError,
-	CsvParser,
+	CsvReader,
 	type CsvRecord,
 	decodeUtf8,
 	LineSplitter,
+	MAX_RECORD_BYTES,
 	MAX_RECORD_CHARS,
 	readCsv,
 	readLines,
@@ -30,10 +31,8 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 	return items;
 }
 
-const parseAll = (text: string): CsvRecord[] => {
-	const parser = new CsvParser();
-	return [...parser.push(text), ...parser.end()];
-};
+const parseAll = (text: string, chunkSize = 1 << 16): Promise<CsvRecord[]> =>
+	collect(readCsv(streamOf(utf8(text), chunkSize)));
 
 // Everything the reader must cope with in one file: a BOM, CRLF and LF and a lone CR, quoted
 // commas, doubled quotes, quoted CRLF and LF line breaks, a blank line, multi-byte characters
@@ -70,17 +69,21 @@ describe("CSV reader (RFC 4180, streaming)", () => {
 		}
 	});
 
-	it("gives the same records when the decoded text is split at every position", () => {
-		const text = FILE.slice(1);
-		for (let cut = 0; cut <= text.length; cut++) {
-			const parser = new CsvParser();
-			const records = [...parser.push(text.slice(0, cut)), ...parser.push(text.slice(cut)), ...parser.end()];
+	it("gives the same records when the bytes are split in two at every position", async () => {
+		const bytes = utf8(FILE);
+		for (let cut = 0; cut <= bytes.length; cut++) {
+			const reader = new CsvReader();
+			const records = [
+				...(await reader.push(bytes.slice(0, cut))),
+				...(await reader.push(bytes.slice(cut))),
+				...(await reader.end()),
+			];
 			expect(records, `cut at ${cut}`).toEqual(EXPECTED);
 		}
 	});
 
-	it("reports malformed records on their line and reads on", () => {
-		expect(parseAll('a,b\nx"y,1\n"ok",2\n"closed"late,3\nfine,4\n"never closed,5\nlost,6\n')).toEqual([
+	it("reports malformed records on their line and reads on", async () => {
+		expect(await parseAll('a,b\nx"y,1\n"ok",2\n"closed"late,3\nfine,4\n"never closed,5\nlost,6\n')).toEqual([
 			{ line: 1, fields: ["a", "b"] },
 			{ line: 2, error: expect.stringContaining("quote inside an unquoted field") },
 			{ line: 3, fields: ["ok", "2"] },
@@ -91,22 +94,49 @@ describe("CSV reader (RFC 4180, streaming)", () => {
 		]);
 	});
 
-	it("keeps empty fields, quoted empty fields and skips blank lines", () => {
-		expect(parseAll('a,,c\n\n\n"",x\n,\n')).toEqual([
+	it("goes on after the line of a bad closing quote, even when its field spans lines", async () => {
+		// csv-parse alone would stay inside the quotes and swallow the following lines into the error.
+		for (const size of [1, 3, 1 << 16]) {
+			expect(
+				await parseAll('h\r\n"multi\r\nline"x,y\r\nnext\n"a""b"c\r\n\r\n"q\r\n""x""",end', size),
+				`chunk size ${size}`,
+			).toEqual([
+				{ line: 1, fields: ["h"] },
+				{ line: 2, error: "text after a closing quote" },
+				{ line: 4, fields: ["next"] },
+				{ line: 5, error: "text after a closing quote" },
+				{ line: 7, fields: ['q\r\n"x"', "end"] },
+			]);
+		}
+	});
+
+	it("keeps empty fields, quoted empty fields and skips blank lines", async () => {
+		expect(await parseAll('a,,c\n\n\n"",x\n,\n')).toEqual([
 			{ line: 1, fields: ["a", "", "c"] },
 			{ line: 4, fields: ["", "x"] },
 			{ line: 5, fields: ["", ""] },
 		]);
-		expect(parseAll("")).toEqual([]);
-		expect(parseAll("\r\n\r\n")).toEqual([]);
+		expect(await parseAll("")).toEqual([]);
+		expect(await parseAll("\r\n\r\n")).toEqual([]);
+		expect(await parseAll("\uFEFF")).toEqual([]);
+		expect(await parseAll("a")).toEqual([{ line: 1, fields: ["a"] }]);
 	});
 
-	it("caps a record's length and resumes at the next line break", () => {
-		const long = "x".repeat(MAX_RECORD_CHARS + 10);
-		expect(parseAll(`a\n${long}\nb\n`)).toEqual([
+	it("caps a record's length and resumes at the next line break", async () => {
+		const long = "x".repeat(MAX_RECORD_BYTES + 10);
+		for (const size of [1000, 1 << 20]) {
+			expect(await parseAll(`a\n${long}\nb\n`, size), `chunk size ${size}`).toEqual([
+				{ line: 1, fields: ["a"] },
+				{ line: 2, error: expect.stringContaining("longer than") },
+				{ line: 3, fields: ["b"] },
+			]);
+		}
+		// A quoted field that runs past the cap: what follows the cap is read from the next line break on.
+		expect(await parseAll(`a\n"${long}\nb"\nc\n`, 4096)).toEqual([
 			{ line: 1, fields: ["a"] },
 			{ line: 2, error: expect.stringContaining("longer than") },
-			{ line: 3, fields: ["b"] },
+			{ line: 3, error: expect.stringContaining("quote inside an unquoted field") },
+			{ line: 4, fields: ["c"] },
 		]);
 	});
 
@@ -122,6 +152,8 @@ describe("CSV reader (RFC 4180, streaming)", () => {
 		const bytes = utf8("a,b\n".repeat(100));
 		await expect(collect(decodeUtf8(streamOf(bytes, 7), 399))).rejects.toBeInstanceOf(BodyTooLargeError);
 		expect((await collect(decodeUtf8(streamOf(bytes, 7), 400))).join("")).toBe("a,b\n".repeat(100));
+		await expect(collect(readCsv(streamOf(bytes, 7), 399))).rejects.toBeInstanceOf(BodyTooLargeError);
+		expect(await collect(readCsv(streamOf(bytes, 7), 400))).toHaveLength(100);
 	});
 });
 

@@ -119,10 +119,12 @@ describe("normalizePhone", () => {
 		["0049 176 12345678", "+4917612345678"],
 		["0043-660-1234567", "+436601234567"],
 		["+1 (415) 555-0100", "+14155550100"],
-		["+1234567", "+1234567"],
-		["+123456789012345", "+123456789012345"],
+		["+41 44 668 18 00", "+41446681800"],
+		["+49 30 1234567", "+49301234567"],
 	])("%j -> %j", (input, expected) => {
 		expect(normalizePhone(input)).toBe(expected);
+		// International numbers do not depend on the business unit's country.
+		expect(normalizePhone(input, "AT")).toBe(expected);
 	});
 
 	it.each([
@@ -130,15 +132,43 @@ describe("normalizePhone", () => {
 		["no plus", "4917612345678"],
 		["country code starting with 0", "+049176123456"],
 		["letters", "+49 176 CALLME"],
+		["an extension", "+49 176 12345678 ext. 12"],
 		["two plus signs", "++4917612345678"],
 		["plus in the middle", "49+17612345678"],
-		["too short (6 digits)", "+123456"],
-		["too long (16 digits)", "+1234567890123456"],
+		["too short for its country", "+1234567"],
+		["too long for its country", "+123456789012345"],
+		["a country calling code that does not exist", "+999123456789"],
+		["too long for any country (16 digits)", "+1234567890123456"],
 		["empty", ""],
 		["only a plus", "+"],
 		["slash", "+49 176/12345678"],
 	])("rejects %s", (_, input) => {
 		expect(normalizePhone(input)).toBeNull();
+	});
+
+	it.each([
+		["0176 12345678", "DE", "+4917612345678"],
+		["(0176) 123 456 78", "de", "+4917612345678"],
+		["030 1234567", "DE", "+49301234567"],
+		["0660 1234567", "AT", "+436601234567"],
+		["044 668 18 00", "CH", "+41446681800"],
+		["(415) 555-0100", "US", "+14155550100"],
+		// The national trunk prefix of the US is 1: written so, it is the same number either way.
+		["1 415 555 0100", "US", "+14155550100"],
+		["０１７６ １２３４５６７８", "DE", "+4917612345678"],
+	])("reads the national number %j of %s", (input, country, expected) => {
+		expect(normalizePhone(input, country)).toBe(expected);
+	});
+
+	it.each([
+		["an international number without its plus: refused, not guessed", "4917612345678", "DE"],
+		["too long for that country", "0176 1234567890123", "DE"],
+		["too short for that country", "0123", "DE"],
+		["an unknown country: international only", "0176 12345678", "XX"],
+		["no country", "0176 12345678", null],
+		["an invisible character", "0176\u200b12345678", "DE"],
+	])("refuses %s", (_, input, country) => {
+		expect(normalizePhone(input, country)).toBeNull();
 	});
 });
 

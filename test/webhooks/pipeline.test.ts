@@ -6,10 +6,12 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { base64Encode, keyedHash } from "../../src/crypto";
 import type { Bindings } from "../../src/env";
-import { keyedHash } from "../../src/erasure/suppression";
 import worker from "../../src/index";
+import { deliverOutbound, type OutboundEvent } from "../../src/outbound/outbound";
 import { type QueueMessage, retryDelaySeconds } from "../../src/queues";
 import type { WebhookEventMessage } from "../../src/webhooks/consumer";
 import type { WebhookEvent } from "../../src/webhooks/provider";
@@ -221,16 +223,16 @@ async function receivedAbout(text: string): Promise<Received[]> {
 	return all.filter((request) => request.body.includes(text));
 }
 
-async function hmacHex(secret: string, text: string): Promise<string> {
-	const key = await crypto.subtle.importKey(
-		"raw",
-		new TextEncoder().encode(secret),
-		{ name: "HMAC", hash: "SHA-256" },
-		false,
-		["sign"],
-	);
-	const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
-	return Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("");
+/**
+ * Verifies a delivery as a receiver would, with the Standard Webhooks library: the payload it
+ * returns, or the error it throws.
+ */
+function verifyDelivery(webhook: Webhook, request: Received): unknown {
+	try {
+		return webhook.verify(request.body, request.headers);
+	} catch (error) {
+		return error;
+	}
 }
 
 describe("outbound webhooks", () => {
@@ -266,18 +268,56 @@ describe("outbound webhooks", () => {
 		});
 		expect(events[1]).toMatchObject({ event: "Opt Out", channel: "sms" });
 
+		// The test's secret is a raw one (not whsec_): its UTF-8 bytes are the key, a raw secret to the library.
+		const receiver = new Webhook(env.OUTBOUND_WEBHOOK_SECRET, { format: "raw" });
+		const impostor = new Webhook("another-secret", { format: "raw" });
 		for (const request of requests) {
 			expect(request.url).toBe(env.OUTBOUND_WEBHOOK_URL);
-			const timestamp = request.headers["x-consent-edge-timestamp"] as string;
-			expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(60);
-			expect(request.headers["x-consent-edge-signature"]).toBe(
-				`v1=${await hmacHex(env.OUTBOUND_WEBHOOK_SECRET, `${timestamp}.${request.body}`)}`,
-			);
-			expect(request.headers["x-consent-edge-signature"]).not.toBe(
-				`v1=${await hmacHex("another-secret", `${timestamp}.${request.body}`)}`,
-			);
-			expect(request.headers["x-consent-edge-event-id"]).toBe(String(JSON.parse(request.body).id));
+			expect(verifyDelivery(receiver, request)).toEqual(JSON.parse(request.body));
+			expect(verifyDelivery(impostor, request)).toBeInstanceOf(WebhookVerificationError);
+			// webhook-id is the ledger id: the same on every retry, for receivers to deduplicate.
+			expect(request.headers["webhook-id"]).toBe(String(JSON.parse(request.body).id));
+			expect(Math.abs(Number(request.headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(60);
+			expect(request.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+			const tampered = { ...request, body: request.body.replace('"changed":true', '"changed":false') };
+			expect(verifyDelivery(receiver, tampered)).toBeInstanceOf(WebhookVerificationError);
 		}
+	});
+
+	it("sign with the bytes of a whsec_ secret (Standard Webhooks), the same id on every retry", async () => {
+		const keyBytes = crypto.getRandomValues(new Uint8Array(32));
+		const secret = `whsec_${base64Encode(keyBytes)}`;
+		const email = uniqueEmail();
+		const event = {
+			id: 987_654_321,
+			event: "Opt Out",
+			contact: { id: unique("c"), externalId: null, email, phone: null, businessUnit: "de" },
+			channel: "email",
+			topic: null,
+			changed: true,
+			changes: [],
+			properties: {},
+			source: "api",
+			reason: null,
+			feedback: null,
+			campaign: null,
+			occurredAt: new Date().toISOString(),
+			receivedAt: new Date().toISOString(),
+		} satisfies OutboundEvent;
+		const bindings = { ...env, OUTBOUND_WEBHOOK_SECRET: secret } as unknown as Bindings;
+		await deliverOutbound(bindings, { kind: "outbound", event });
+		await deliverOutbound(bindings, { kind: "outbound", event });
+		const requests = await receivedAbout(email);
+		expect(requests).toHaveLength(2);
+		for (const request of requests) {
+			expect(verifyDelivery(new Webhook(secret), request)).toEqual(event);
+			// The library's raw form of the same key bytes verifies too; the secret's text as a raw key does not.
+			expect(verifyDelivery(new Webhook(keyBytes, { format: "raw" }), request)).toEqual(event);
+			expect(verifyDelivery(new Webhook(secret, { format: "raw" }), request)).toBeInstanceOf(WebhookVerificationError);
+			expect(request.headers["webhook-id"]).toBe("987654321");
+		}
+		const bad = { ...env, OUTBOUND_WEBHOOK_SECRET: "whsec_not base64!" } as unknown as Bindings;
+		await expect(deliverOutbound(bad, { kind: "outbound", event })).rejects.toThrow("whsec_");
 	});
 
 	it("retry a failing receiver and end in the dead letters", async () => {

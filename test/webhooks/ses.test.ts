@@ -4,8 +4,8 @@ import type { Bindings } from "../../src/env";
 import { base64Encode, utf8 } from "../../src/webhooks/crypto";
 import { type VerifyDeps, WebhookBodyError, type WebhookRequest } from "../../src/webhooks/provider";
 import { ses } from "../../src/webhooks/providers/ses";
-import { publicKeyInfo, publicKeyInfoFromPem, RSA_ENCRYPTION_OID, X509Error } from "../../src/webhooks/providers/x509";
-import { ecCertificatePem, type RsaCertificate, rsaCertificate, sequence, toPem } from "./x509-builder";
+import { readCertificate, X509Error } from "../../src/webhooks/providers/x509";
+import { ecCertificatePem, type RsaCertificate, rsaCertificate, toPem } from "./x509-builder";
 
 const TOPIC = "arn:aws:sns:eu-central-1:123456789012:ses-events";
 const SECOND_TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-bounces";
@@ -121,28 +121,35 @@ const verify = async (envelope: Envelope | string, now = NOW) => {
 
 const refused = (reason: string) => ({ ok: false, reason });
 
-describe("x509: SubjectPublicKeyInfo from a certificate", () => {
-	it("finds the exact SPKI and the RSA algorithm in a v3 certificate", () => {
-		const info = publicKeyInfoFromPem(amazon.pem);
-		expect(info.algorithm).toBe(RSA_ENCRYPTION_OID);
+describe("x509: a certificate read with @peculiar/x509", () => {
+	it("finds the exact SPKI, the RSA algorithm, validity, subject and issuer in a v3 certificate", () => {
+		const info = readCertificate(amazon.pem);
+		expect(info.algorithm).toBe("RSASSA-PKCS1-v1_5");
 		expect(Array.from(info.spki)).toEqual(Array.from(amazon.spki));
+		expect(info).toMatchObject({
+			subject: "CN=sns.amazonaws.com",
+			issuer: "CN=sns.amazonaws.com",
+			notBefore: new Date(Date.UTC(2025, 0, 1)),
+			notAfter: new Date(Date.UTC(2035, 0, 1)),
+		});
+		expect(Array.from(readCertificate(amazon.der).spki)).toEqual(Array.from(amazon.spki));
 	});
 
 	it("takes the first certificate of a PEM with text around it", () => {
-		const info = publicKeyInfoFromPem(`subject=CN=sns\n${amazon.pem}\n${impostor.pem}`);
+		const info = readCertificate(`subject=CN=sns\n${amazon.pem}\n${impostor.pem}`);
 		expect(Array.from(info.spki)).toEqual(Array.from(amazon.spki));
 	});
 
 	it("names the algorithm of a non-RSA key", async () => {
-		expect(publicKeyInfoFromPem(await ecCertificatePem(amazon)).algorithm).toBe("1.2.840.10045.2.1");
+		expect(readCertificate(await ecCertificatePem(amazon)).algorithm).toBe("ECDSA");
 	});
 
 	it("refuses what is not a certificate", () => {
-		expect(() => publicKeyInfoFromPem("<html>Not Found</html>")).toThrow(X509Error);
-		expect(() => publicKeyInfo(amazon.der.subarray(0, amazon.der.length - 1))).toThrow(X509Error);
-		expect(() => publicKeyInfo(Uint8Array.from([...amazon.der, 0]))).toThrow(X509Error);
-		expect(() => publicKeyInfo(sequence(sequence()))).toThrow(X509Error);
-		expect(() => publicKeyInfoFromPem(toPem(Uint8Array.from([0x30, 0x80, 0, 0])))).toThrow(X509Error);
+		expect(() => readCertificate("<html>Not Found</html>")).toThrow(X509Error);
+		expect(() => readCertificate(amazon.der.subarray(0, amazon.der.length - 1))).toThrow(X509Error);
+		expect(() => readCertificate(Uint8Array.of(0x30, 0x02, 0x30, 0x00))).toThrow(X509Error);
+		expect(() => readCertificate(toPem(Uint8Array.of(0x30, 0x80, 0, 0)))).toThrow(X509Error);
+		expect(() => readCertificate(toPem(Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01)))).toThrow(X509Error);
 	});
 });
 
@@ -328,6 +335,32 @@ describe("ses: verify", () => {
 			expect(result).toEqual(refused("signing certificate is not an X.509 RSA certificate"));
 			expect(fetched).toEqual([url]);
 		}
+	});
+
+	it("refuses a certificate outside its validity period, also once its key is cached", async () => {
+		const day = 24 * 60 * 60 * 1000;
+		const expired = await rsaCertificate("sns.amazonaws.com", {
+			notBefore: new Date((NOW - 400 * 86_400) * 1000),
+			notAfter: new Date(NOW * 1000 - day),
+		});
+		const future = await rsaCertificate("sns.amazonaws.com", { notBefore: new Date(NOW * 1000 + day) });
+		for (const certificate of [expired, future]) {
+			const url = certUrl();
+			served.set(url, certificate.pem);
+			const { result } = await verify(await sign(notification(bounce), { url, certificate }));
+			expect(result).toEqual(refused("signing certificate is expired or not yet valid"));
+		}
+		// The same certificate verifies while it is valid, and not after, from the cache.
+		const url = certUrl();
+		served.set(url, expired.pem);
+		const signed = await sign(notification(bounce, { Timestamp: new Date(NOW * 1000 - 2 * day).toISOString() }), {
+			url,
+			certificate: expired,
+		});
+		expect((await verify(signed, NOW - 2 * 86_400)).result).toEqual({ ok: true });
+		expect((await verify(signed, NOW)).result).toEqual(refused("message is older than the replay window"));
+		const fresh = await sign(notification(bounce), { url, certificate: expired });
+		expect((await verify(fresh, NOW)).result).toEqual(refused("signing certificate is expired or not yet valid"));
 	});
 
 	it("throws (500, so SNS retries) when the certificate or the confirmation cannot be fetched", async () => {

@@ -25,7 +25,7 @@ import {
 	type WebhookEvent,
 	type WebhookRequest,
 } from "../provider";
-import { publicKeyInfoFromPem, RSA_ENCRYPTION_OID } from "./x509";
+import { readCertificate } from "./x509";
 
 // SNS's HTTP/S delivery policy retries for at most 3,600 s in total
 // (https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html), so a genuine
@@ -94,26 +94,37 @@ function snsUrl(text: string): URL | null {
 // complains about promises settled in another request's context. SNS names each certificate by its
 // own URL, so a few entries cover every region and rotation in use.
 const KEY_CACHE_LIMIT = 32;
-const keys = new Map<string, CryptoKey>();
+
+/** A certificate's key and validity period (Unix seconds, both ends included). */
+interface SigningKey {
+	key: CryptoKey;
+	notBefore: number;
+	notAfter: number;
+}
+const keys = new Map<string, SigningKey>();
 
 /** The certificate's RSA key, or null when the certificate is not a readable X.509 RSA certificate. */
-async function signingKey(url: string, hash: "SHA-1" | "SHA-256", deps: VerifyDeps): Promise<CryptoKey | null> {
+async function signingKey(url: string, hash: "SHA-1" | "SHA-256", deps: VerifyDeps): Promise<SigningKey | null> {
 	const cacheKey = `${hash} ${url}`;
 	const cached = keys.get(cacheKey);
 	if (cached) return cached;
 	// Not caught: a failed fetch is worth a retry (500), a bad certificate is not.
 	const pem = await deps.fetchCertificate(url);
-	let key: CryptoKey;
+	let entry: SigningKey;
 	try {
-		const info = publicKeyInfoFromPem(pem);
-		if (info.algorithm !== RSA_ENCRYPTION_OID) return null;
-		key = await crypto.subtle.importKey("spki", info.spki, { name: "RSASSA-PKCS1-v1_5", hash }, false, ["verify"]);
+		const certificate = readCertificate(pem);
+		// An rsaEncryption key, the kind SNS signs with (RSASSA-PKCS1-v1_5).
+		if (certificate.algorithm !== "RSASSA-PKCS1-v1_5") return null;
+		const key = await crypto.subtle.importKey("spki", certificate.spki, { name: "RSASSA-PKCS1-v1_5", hash }, false, [
+			"verify",
+		]);
+		entry = { key, notBefore: certificate.notBefore.getTime() / 1000, notAfter: certificate.notAfter.getTime() / 1000 };
 	} catch {
 		return null;
 	}
 	if (keys.size >= KEY_CACHE_LIMIT) keys.delete(keys.keys().next().value as string);
-	keys.set(cacheKey, key);
-	return key;
+	keys.set(cacheKey, entry);
+	return entry;
 }
 
 function stringToSign(envelope: Record<string, unknown>, type: MessageType): string {
@@ -168,9 +179,16 @@ async function verify(request: WebhookRequest, env: Bindings, deps: VerifyDeps):
 	const signature = base64Decode(field("Signature"));
 	if (!signature || signature.length === 0) return fail("Signature is not base64");
 
-	const key = await signingKey(field("SigningCertURL"), hash, deps);
-	if (!key) return fail("signing certificate is not an X.509 RSA certificate");
-	const valid = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, utf8(stringToSign(envelope, type)));
+	const signing = await signingKey(field("SigningCertURL"), hash, deps);
+	if (!signing) return fail("signing certificate is not an X.509 RSA certificate");
+	const now = deps.now();
+	if (now < signing.notBefore || now > signing.notAfter) return fail("signing certificate is expired or not yet valid");
+	const valid = await crypto.subtle.verify(
+		"RSASSA-PKCS1-v1_5",
+		signing.key,
+		signature,
+		utf8(stringToSign(envelope, type)),
+	);
 	if (!valid) return fail("signature does not match");
 
 	if (type === "SubscriptionConfirmation") {
