@@ -6,10 +6,12 @@
  */
 
 import { normalizeBusinessUnit } from "./consent/normalize";
+import { erasedContactIds } from "./db/contacts";
+import { storeDeadLetters as storeLetters } from "./db/dead-letters";
+import { loadTopics } from "./db/topics";
 import type { Bindings } from "./env";
 import { toApiError } from "./http/errors";
-import { deliverOutbound, erasedContactIds, type OutboundMessage, scrubOutboundEvent } from "./outbound/outbound";
-import { loadTopics } from "./topics/topics";
+import { deliverOutbound, type OutboundMessage, scrubOutboundEvent } from "./outbound/outbound";
 import { applyWebhookEvent, UnprocessableMessage, type WebhookEventMessage } from "./webhooks/consumer";
 
 export type QueueMessage = WebhookEventMessage | OutboundMessage;
@@ -62,22 +64,15 @@ function businessUnitOf(body: QueueMessage | null): string | null {
 async function storeDeadLetters(env: Bindings, messages: ReadonlyArray<{ body: unknown; attempts: number }>) {
 	if (messages.length === 0) return;
 	const scrubbed = await withoutErasedData(env, messages);
-	await env.DB.prepare(
-		`INSERT INTO dead_letters (queue, body, attempts, business_unit)
-		 SELECT r.value ->> 'queue', r.value ->> 'body', r.value ->> 'attempts', r.value ->> 'businessUnit'
-		 FROM json_each(?) r`,
-	)
-		.bind(
-			JSON.stringify(
-				scrubbed.map((message) => ({
-					queue: (message.body as QueueMessage | null)?.kind === "outbound" ? "outbound" : "webhook-events",
-					body: JSON.stringify(message.body),
-					attempts: message.attempts,
-					businessUnit: businessUnitOf(message.body as QueueMessage | null),
-				})),
-			),
-		)
-		.run();
+	await storeLetters(
+		env,
+		scrubbed.map((message) => ({
+			queue: (message.body as QueueMessage | null)?.kind === "outbound" ? "outbound" : "webhook-events",
+			body: message.body,
+			attempts: message.attempts,
+			businessUnit: businessUnitOf(message.body as QueueMessage | null),
+		})),
+	);
 }
 
 /** A failure no retry can fix: bad data in the message, or a 4xx from our own validation. */

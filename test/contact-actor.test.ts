@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EventContext, EventToApply } from "../src/contacts/contact-actor";
-import { findOrCreateLead } from "../src/contacts/identity";
 import { actorFor } from "../src/contacts/record-events";
-import { loadTopics } from "../src/topics/topics";
+import { findOrCreateLead } from "../src/db/contacts";
+import { loadTopics } from "../src/db/topics";
 import { api, json, postEvents, putTopic, unique, uniqueEmail } from "./helpers";
 
 const context = (): EventContext => ({

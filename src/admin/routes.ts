@@ -1,26 +1,15 @@
 import { type Context, Hono } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { normalizeBusinessUnit } from "../consent/normalize";
+import { campaignStats, optOutSeries, optOutTotals, recentEvents } from "../db/stats";
 import { type Bindings, getConfig } from "../env";
 import { secretsEqual } from "../http/auth";
 import type { AppEnv } from "../http/router";
 import { type DashboardProps, renderDashboardPage, renderLoginPage } from "../pages/admin";
 import type { RateLimitResult } from "../public/rate-limiter";
 import { ipBucket } from "../public/signup";
-import {
-	campaignStats,
-	checkRange,
-	INTERVALS,
-	type Interval,
-	optOutSeries,
-	optOutTotals,
-	parseTime,
-	recentEvents,
-	resolveRange,
-	type StatsFilter,
-} from "../reports/stats";
-import { createSession, SESSION_COOKIE, SESSION_SECONDS, verifySession } from "./session";
+import { checkRange, INTERVALS, type Interval, parseTime, resolveRange, type StatsFilter } from "../reports/stats";
+import { clearSession, hasSession, setSession } from "./session";
 
 /*
  * GET /admin: the dashboard, for the holder of ADMIN_TOKEN. A plain Hono router, not
@@ -67,7 +56,7 @@ async function accessOf(c: AdminContext): Promise<Access> {
 		const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
 		return adminToken && match?.[1] && (await secretsEqual(match[1], adminToken)) ? "bearer" : "bad-bearer";
 	}
-	if (adminToken && (await verifySession(adminToken, getCookie(c, SESSION_COOKIE)))) return "session";
+	if (adminToken && (await hasSession(c, adminToken))) return "session";
 	return "none";
 }
 
@@ -248,19 +237,13 @@ adminRouter.post("/login", async (c) => {
 	const token = form.get("token");
 	// Pasted tokens often carry a line break; ADMIN_TOKEN itself is read trimmed too.
 	if (typeof token === "string" && token.trim() !== "" && (await secretsEqual(token.trim(), adminToken))) {
-		setCookie(c, SESSION_COOKIE, await createSession(adminToken), {
-			httpOnly: true,
-			secure: true,
-			sameSite: "Strict",
-			path: "/admin",
-			maxAge: SESSION_SECONDS,
-		});
+		await setSession(c, adminToken);
 		return c.redirect(next, 303);
 	}
 	return loginPage(c, 401, { next, error: "That is not the admin token." });
 });
 
 adminRouter.post("/logout", (c) => {
-	deleteCookie(c, SESSION_COOKIE, { path: "/admin", secure: true, httpOnly: true, sameSite: "Strict" });
+	clearSession(c);
 	return c.redirect("/admin/login?signedOut", 303);
 });

@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { forgetCachedKeys, type Principal, requireScope, SCOPES, sha256Hex } from "../http/auth";
+import { insertApiKey, listApiKeys, revokeApiKey } from "../db/api-keys";
+import { forgetCachedKeys, requireScope, SCOPES, sha256Hex } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import { base64UrlEncode } from "../links/token";
-import { BusinessUnitValueSchema, bearerSecurity, errorResponses, jsonBody, jsonResponse } from "./schemas";
+import { BusinessUnitValueSchema, bearerScopes, errorResponses, jsonBody, jsonResponse } from "./schemas";
 
 const KeyInputSchema = z
 	.strictObject({
@@ -31,11 +32,20 @@ const tags = ["API keys"];
 const createKey = createRoute({
 	method: "post",
 	path: "/v1/api-keys",
+	operationId: "createApiKey",
 	tags,
 	summary: "Create an API key (shown once)",
-	security: bearerSecurity,
+	description:
+		"A key with these scopes (`admin` includes every other), optionally limited to business units. The answer is the only time the key is shown: only its SHA-256 hash is stored. A key limited to business units makes keys limited to some of its units only.",
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
-	request: { body: jsonBody(KeyInputSchema) },
+	request: {
+		body: jsonBody(KeyInputSchema, {
+			name: "newsletter sender",
+			scopes: ["consent:read", "links:write"],
+			businessUnits: ["de"],
+		}),
+	},
 	responses: {
 		201: jsonResponse(
 			KeySchema.extend({ key: z.string() }).openapi("NewApiKey"),
@@ -48,10 +58,11 @@ const createKey = createRoute({
 const listKeys = createRoute({
 	method: "get",
 	path: "/v1/api-keys",
+	operationId: "listApiKeys",
 	tags,
 	summary: "List API keys (without the keys)",
 	description: "A key limited to business units lists only keys limited to some of its units.",
-	security: bearerSecurity,
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
 	responses: { 200: jsonResponse(z.object({ apiKeys: z.array(KeySchema) }), "Keys, newest first"), ...errorResponses },
 });
@@ -59,48 +70,23 @@ const listKeys = createRoute({
 const revokeKey = createRoute({
 	method: "delete",
 	path: "/v1/api-keys/{id}",
+	operationId: "revokeApiKey",
 	tags,
 	summary: "Revoke an API key",
 	description:
 		"Takes effect at once here and within 10 seconds in every other isolate (keys are cached briefly). A key limited to business units revokes only keys limited to some of its units.",
-	security: bearerSecurity,
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
 	request: {
 		params: z.object({
 			id: z
 				.string()
 				.uuid()
-				.openapi({ param: { name: "id", in: "path" } }),
+				.openapi({ param: { name: "id", in: "path" }, description: "The id of the key (not the key itself)." }),
 		}),
 	},
 	responses: { 204: { description: "Revoked" }, ...errorResponses },
 });
-
-interface KeyRow {
-	id: string;
-	name: string;
-	scopes: string;
-	business_units: string | null;
-	created_at: string;
-	revoked_at: string | null;
-}
-const toJson = (row: KeyRow) => ({
-	id: row.id,
-	name: row.name,
-	scopes: JSON.parse(row.scopes) as string[],
-	businessUnits: row.business_units ? (JSON.parse(row.business_units) as string[]) : null,
-	createdAt: row.created_at,
-	revokedAt: row.revoked_at,
-});
-
-/**
- * A key limited to business units manages only keys limited to some of its units; keys
- * without limits, and keys reaching other units, need an unlimited key. ?1: the units as JSON, or null.
- */
-const MANAGEABLE = `(?1 IS NULL OR (business_units IS NOT NULL
-	AND NOT EXISTS (SELECT 1 FROM json_each(business_units) u WHERE u.value NOT IN (SELECT value FROM json_each(?1)))))`;
-
-const unitsOf = (principal: Principal) => (principal.businessUnits ? JSON.stringify(principal.businessUnits) : null);
 
 export const apiKeysRouter = createRouter()
 	.openapi(createKey, async (c) => {
@@ -111,36 +97,21 @@ export const apiKeysRouter = createRouter()
 			throw new ApiError(403, "FORBIDDEN", "The new key may only name business units this key may use.");
 		}
 		const key = `ce_${base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)))}`;
-		const row = await c.env.DB.prepare(
-			"INSERT INTO api_keys (id, name, key_hash, scopes, business_units) VALUES (?, ?, ?, ?, ?) RETURNING *",
-		)
-			.bind(
-				crypto.randomUUID(),
-				input.name,
-				await sha256Hex(key),
-				JSON.stringify([...new Set(input.scopes)]),
-				input.businessUnits ? JSON.stringify([...new Set(input.businessUnits)]) : null,
-			)
-			.first<KeyRow>();
-		return c.json({ ...toJson(row as KeyRow), key }, 201);
+		const row = await insertApiKey(c.env, {
+			name: input.name,
+			keyHash: await sha256Hex(key),
+			scopes: [...new Set(input.scopes)],
+			businessUnits: input.businessUnits ? [...new Set(input.businessUnits)] : null,
+		});
+		return c.json({ ...row, key }, 201);
 	})
 	.openapi(listKeys, async (c) => {
-		const { results } = await c.env.DB.prepare(
-			`SELECT id, name, scopes, business_units, created_at, revoked_at FROM api_keys
-			 WHERE ${MANAGEABLE} ORDER BY created_at DESC`,
-		)
-			.bind(unitsOf(c.var.principal))
-			.all<KeyRow>();
-		return c.json({ apiKeys: results.map(toJson) }, 200);
+		return c.json({ apiKeys: await listApiKeys(c.env, c.var.principal.businessUnits) }, 200);
 	})
 	.openapi(revokeKey, async (c) => {
-		const { meta } = await c.env.DB.prepare(
-			`UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-			 WHERE id = ?2 AND revoked_at IS NULL AND ${MANAGEABLE}`,
-		)
-			.bind(unitsOf(c.var.principal), c.req.valid("param").id)
-			.run();
-		if (meta.changes === 0) throw notFound("API key");
+		if (!(await revokeApiKey(c.env, c.req.valid("param").id, c.var.principal.businessUnits))) {
+			throw notFound("API key");
+		}
 		forgetCachedKeys();
 		return c.body(null, 204);
 	});

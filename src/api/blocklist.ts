@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { normalizeAddress } from "../consent/normalize";
+import { blockAddress, findBlockedAddress, unblockAddress } from "../db/blocklist";
 import { assertAllBusinessUnits, requireScope } from "../http/auth";
 import { invalid, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
-import { bearerSecurity, errorResponses, jsonResponse } from "./schemas";
+import { bearerScopes, errorResponses, jsonResponse } from "./schemas";
 
 const params = z.object({
 	address: z
@@ -34,10 +35,11 @@ function addressFrom(raw: string) {
 const putBlock = createRoute({
 	method: "put",
 	path: "/v1/blocklist/{address}",
+	operationId: "blockAddress",
 	tags,
 	summary: "Block a bare email or phone",
 	description,
-	security: bearerSecurity,
+	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
 	request: { params },
 	responses: {
@@ -50,9 +52,11 @@ const putBlock = createRoute({
 const getBlock = createRoute({
 	method: "get",
 	path: "/v1/blocklist/{address}",
+	operationId: "getBlockedAddress",
 	tags,
 	summary: "Is this bare address blocked?",
-	security: bearerSecurity,
+	description: "Answers 404 when the address is not on the blocklist. Needs a key without business-unit limits.",
+	security: bearerScopes("contacts:read"),
 	middleware: [requireScope("contacts:read")] as const,
 	request: { params },
 	responses: { 200: jsonResponse(BlockSchema, "Blocked"), ...errorResponses },
@@ -61,38 +65,33 @@ const getBlock = createRoute({
 const deleteBlock = createRoute({
 	method: "delete",
 	path: "/v1/blocklist/{address}",
+	operationId: "unblockAddress",
 	tags,
 	summary: "Unblock a bare email or phone",
-	security: bearerSecurity,
+	description:
+		"Takes the address off the blocklist; 404 when it was not on it. A contact blocked by a Block event stays blocked until an Unblock event. Needs a key without business-unit limits.",
+	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
 	request: { params },
 	responses: { 204: { description: "Unblocked" }, ...errorResponses },
 });
 
-type BlockRow = { address: string; kind: "email" | "phone"; created_at: string };
-const toJson = (row: BlockRow) => ({ address: row.address, kind: row.kind, createdAt: row.created_at });
-
 export const blocklistRouter = createRouter()
 	.openapi(putBlock, async (c) => {
 		assertAllBusinessUnits(c.var.principal);
-		const { kind, value } = addressFrom(c.req.valid("param").address);
-		const [inserted, current] = await c.env.DB.batch<BlockRow>([
-			c.env.DB.prepare("INSERT INTO blocklist (address, kind) VALUES (?, ?) ON CONFLICT DO NOTHING").bind(value, kind),
-			c.env.DB.prepare("SELECT * FROM blocklist WHERE address = ?").bind(value),
-		]);
-		return c.json(toJson(current?.results[0] as BlockRow), inserted?.meta.changes ? 201 : 200);
+		const { entry, created } = await blockAddress(c.env, addressFrom(c.req.valid("param").address));
+		return c.json(entry, created ? 201 : 200);
 	})
 	.openapi(getBlock, async (c) => {
 		assertAllBusinessUnits(c.var.principal);
-		const { value } = addressFrom(c.req.valid("param").address);
-		const row = await c.env.DB.prepare("SELECT * FROM blocklist WHERE address = ?").bind(value).first<BlockRow>();
-		if (!row) throw notFound("Blocked address");
-		return c.json(toJson(row), 200);
+		const entry = await findBlockedAddress(c.env, addressFrom(c.req.valid("param").address).value);
+		if (!entry) throw notFound("Blocked address");
+		return c.json(entry, 200);
 	})
 	.openapi(deleteBlock, async (c) => {
 		assertAllBusinessUnits(c.var.principal);
-		const { value } = addressFrom(c.req.valid("param").address);
-		const { meta } = await c.env.DB.prepare("DELETE FROM blocklist WHERE address = ?").bind(value).run();
-		if (meta.changes === 0) throw notFound("Blocked address");
+		if (!(await unblockAddress(c.env, addressFrom(c.req.valid("param").address).value))) {
+			throw notFound("Blocked address");
+		}
 		return c.body(null, 204);
 	});

@@ -1,15 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Channel, MessageKind } from "../consent/types";
+import { resolveTopic, topicProblemMessage } from "../consent/topics";
+import type { Channel, MessageKind, TopicDefinition } from "../consent/types";
 import { type CheckQuestion, checkConsent, type Recipient } from "../consent-check/check";
-import { findContact } from "../contacts/identity";
+import { findContact } from "../db/contacts";
+import { findTopic } from "../db/topics";
 import type { Bindings } from "../env";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { invalid } from "../http/errors";
 import { createRouter } from "../http/router";
-import { findTopic, topicAvailableIn } from "../topics/topics";
+
 import {
 	BusinessUnitSchema,
-	bearerSecurity,
+	bearerScopes,
 	ChannelSchema,
 	DecisionSchema,
 	EmailSchema,
@@ -26,12 +28,18 @@ export const MAX_BATCH_RECIPIENTS = 10_000;
 
 const ConsentQuerySchema = z
 	.strictObject({
-		externalId: ExternalIdSchema.optional(),
+		externalId: ExternalIdSchema.optional().openapi({
+			description:
+				"The recipient as a user (your id). Name the recipient by exactly one of externalId, email or phone.",
+		}),
 		email: EmailSchema.optional(),
 		phone: PhoneSchema.optional(),
 		businessUnit: BusinessUnitSchema,
 		channel: ChannelSchema,
-		topic: TopicKeySchema.optional(),
+		topic: TopicKeySchema.optional().openapi({
+			description:
+				"A topic key: the recipient's status for the topic counts too. The topic must be on `channel` and available in the business unit.",
+		}),
 		kind: KindSchema,
 	})
 	.refine((q) => [q.externalId, q.email, q.phone].filter((v) => v !== undefined).length === 1, {
@@ -58,10 +66,11 @@ const BatchRequestSchema = z
 const getConsent = createRoute({
 	method: "get",
 	path: "/v1/consent",
+	operationId: "checkConsent",
 	tags: ["Consent"],
 	summary: "May I send this kind of message on this channel (about this topic) to this person?",
 	description: "Unknown recipients are allowed (an opt-out system) unless suppressed or the topic needs double opt-in.",
-	security: bearerSecurity,
+	security: bearerScopes("consent:read"),
 	middleware: [requireScope("consent:read")] as const,
 	request: { query: ConsentQuerySchema },
 	responses: {
@@ -76,11 +85,22 @@ const getConsent = createRoute({
 const postBatch = createRoute({
 	method: "post",
 	path: "/v1/consent/check",
+	operationId: "checkConsentBatch",
 	tags: ["Consent"],
 	summary: "Decisions for up to 10,000 recipients at once",
-	security: bearerSecurity,
+	description:
+		"The decision of GET /v1/consent for every recipient (each named by externalId, email or phone), for one channel, topic, kind and business unit. Unknown recipients are allowed unless suppressed or the topic needs double opt-in.",
+	security: bearerScopes("consent:read"),
 	middleware: [requireScope("consent:read")] as const,
-	request: { body: jsonBody(BatchRequestSchema) },
+	request: {
+		body: jsonBody(BatchRequestSchema, {
+			channel: "email",
+			topic: "newsletter-kids",
+			kind: "marketing",
+			businessUnit: "de",
+			recipients: [{ externalId: "u1" }, { email: "ann@example.de" }, { phone: "+4917612345678" }],
+		}),
+	},
 	responses: {
 		200: jsonResponse(
 			z.object({ results: z.array(DecisionSchema), allowedCount: z.number().int() }).openapi("ConsentBatchResult"),
@@ -95,12 +115,11 @@ async function questionFor(
 	input: { channel: Channel; topic?: string; kind: MessageKind; businessUnit: string },
 	readableUnits: readonly string[] | null,
 ): Promise<CheckQuestion> {
-	const topic = input.topic ? await findTopic(env, input.topic) : null;
-	if (input.topic && (!topic || !topicAvailableIn(topic, input.businessUnit))) {
-		throw invalid(`unknown topic "${input.topic}" for business unit "${input.businessUnit}"`);
-	}
-	if (topic && topic.channel !== input.channel) {
-		throw invalid(`topic "${topic.key}" belongs to channel "${topic.channel}", not "${input.channel}"`);
+	let topic: TopicDefinition | null = null;
+	if (input.topic) {
+		const resolved = resolveTopic(await findTopic(env, input.topic), input);
+		if ("problem" in resolved) throw invalid(topicProblemMessage(input.topic, resolved.problem, input));
+		topic = resolved.topic;
 	}
 	return { channel: input.channel, topic, kind: input.kind, businessUnit: input.businessUnit, readableUnits };
 }

@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { toContactJson } from "../contacts/contact-row";
-import { findContact, findOrCreateLead } from "../contacts/identity";
 import { linkBaseFor, recordEvents, requestContext } from "../contacts/record-events";
+import { findContact, findOrCreateLead } from "../db/contacts";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import {
 	BusinessUnitSchema,
-	bearerSecurity,
+	bearerScopes,
 	ChannelSchema,
 	ContactSchema,
 	EmailSchema,
@@ -68,13 +68,22 @@ const EventsResponseSchema = ContactSchema.extend({
 const postEvents = createRoute({
 	method: "post",
 	path: "/v1/events",
+	operationId: "recordEvents",
 	tags: ["Events"],
 	summary: "Record consent events for one contact",
 	description:
 		"Applies up to 100 events in order, all or none. Events for an unknown email or phone create a lead; an unknown externalId answers 404.",
-	security: bearerSecurity,
+	security: bearerScopes("events:write"),
 	middleware: [requireScope("events:write")] as const,
-	request: { body: jsonBody(EventsRequestSchema) },
+	request: {
+		body: jsonBody(EventsRequestSchema, {
+			id: "u1",
+			events: [
+				{ event: "Subscribe", channel: "email", topic: "newsletter-kids", idempotencyKey: "signup-form-7f3a" },
+				{ event: "Opt Out", channel: "sms", properties: { reason: "too_many_messages" } },
+			],
+		}),
+	},
 	responses: { 200: jsonResponse(EventsResponseSchema, "The contact after the events"), ...errorResponses },
 });
 

@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { canonicalEventName } from "../consent/normalize";
+import { topicAvailableIn } from "../consent/topics";
 import type { TopicDefinition } from "../consent/types";
 import { CONTACT_STATUSES, contactsCsv, csvStream, EXPORT_PAGE_SIZE, eventsCsv } from "../data/exports";
+import { loadTopics } from "../db/topics";
 import { assertBusinessUnit, type Principal, requireScope } from "../http/auth";
 import { ApiError, invalid } from "../http/errors";
 import { createRouter } from "../http/router";
-import { loadTopics, topicAvailableIn } from "../topics/topics";
-import { BusinessUnitValueSchema, bearerSecurity, ChannelSchema, errorResponses, TopicKeySchema } from "./schemas";
+
+import { BusinessUnitValueSchema, bearerScopes, ChannelSchema, errorResponses, TopicKeySchema } from "./schemas";
 
 /** A date (`2026-11-01`, midnight UTC) or a date-time with offset, as ISO 8601 UTC. */
 const InstantSchema = z
@@ -54,7 +56,11 @@ const EventsQuerySchema = z.strictObject({
 		example: "Opt Out",
 		description: "Event name; system events match ignoring case, custom events exactly.",
 	}),
-	source: z.string().trim().min(1).max(100).optional().openapi({ example: "one_click" }),
+	source: z.string().trim().min(1).max(100).optional().openapi({
+		example: "one_click",
+		description:
+			"Only rows from this source, e.g. `api`, `one_click`, `preference_center`, `import` or `webhook:sendgrid`.",
+	}),
 	...range("Events that occurred (occurredAt)"),
 	businessUnit: businessUnitFilter,
 });
@@ -72,10 +78,11 @@ const STREAMING = `Streamed: pages of ${EXPORT_PAGE_SIZE} rows are read with key
 const getContactsCsv = createRoute({
 	method: "get",
 	path: "/v1/exports/contacts.csv",
+	operationId: "exportContacts",
 	tags: ["Data"],
 	summary: "Contacts with their consent state, as CSV",
 	description: `One row per contact, by id. Columns: \`id, externalId, email, phone, businessUnit, createdAt, updatedAt, blocked\`, then \`optedOut:<channel>, bounced:<channel>\` (true/false) for email, sms, whatsapp and push, then \`topic:<key>\` for every topic (of the business unit, when one is given; by key): the effective status (\`subscribed\`, \`pending\`, \`unsubscribed\` — unsubscribed while the topic's channel is opted out), empty when the contact has none. The column names are those of POST /v1/imports/contacts. ${STREAMING}`,
-	security: bearerSecurity,
+	security: bearerScopes("reports:read", "events:write"),
 	middleware: [requireScope("reports:read")] as const,
 	request: { query: ContactsQuerySchema },
 	responses: { 200: csvResponse("The CSV file"), ...errorResponses },
@@ -84,10 +91,11 @@ const getContactsCsv = createRoute({
 const getEventsCsv = createRoute({
 	method: "get",
 	path: "/v1/exports/events.csv",
+	operationId: "exportEvents",
 	tags: ["Data"],
 	summary: "The consent ledger, as CSV",
 	description: `One row per ledger row, oldest first: \`id, occurredAt, receivedAt, contactId, externalId, email, phone, businessUnit, event, channel, topic, changed, source, reason, feedback, campaign, ip, userAgent, changes, properties\` (the last two JSON). The contact columns are the contact as it is now; rows of erased contacts keep their contact id and have no contact columns (and no business unit, so a businessUnit filter leaves them out). ${STREAMING}`,
-	security: bearerSecurity,
+	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
 	request: { query: EventsQuerySchema },
 	responses: { 200: csvResponse("The CSV file"), ...errorResponses },

@@ -11,7 +11,7 @@ import {
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { createRouter } from "../http/router";
-import { BusinessUnitSchema, bearerSecurity, ChannelSchema, errorResponses, jsonResponse } from "./schemas";
+import { BusinessUnitSchema, bearerScopes, ChannelSchema, errorResponses, jsonResponse } from "./schemas";
 
 const MIB = 1024 * 1024;
 
@@ -65,10 +65,11 @@ const problemContent = errorResponses[400].content;
 const postImport = createRoute({
 	method: "post",
 	path: "/v1/imports/contacts",
+	operationId: "importContacts",
 	tags: ["Data"],
 	summary: "Import contacts and their consent (CSV or NDJSON)",
 	description: DESCRIPTION,
-	security: bearerSecurity,
+	security: bearerScopes("contacts:write", "events:write"),
 	middleware: [requireScope("contacts:write")] as const,
 	request: {
 		query: ImportQuerySchema,

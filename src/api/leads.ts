@@ -1,14 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { toContactJson } from "../contacts/contact-row";
 import { findLead, upsertLead } from "../contacts/upsert";
+import { loadHistory } from "../db/ledger";
 import { ERASURE_DESCRIPTION, eraseContact } from "../erasure/erase";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
-import { loadHistory } from "./history";
 import {
 	BusinessUnitSchema,
-	bearerSecurity,
+	bearerScopes,
 	ContactSchema,
 	conflictResponse,
 	EmailSchema,
@@ -36,11 +36,20 @@ const mismatchResponse = conflictResponse("EXTERNAL_IDS_MISMATCH: the lead has b
 const putLead = createRoute({
 	method: "put",
 	path: "/v1/leads",
+	operationId: "upsertLead",
 	tags: ["Users and leads"],
 	summary: "Create or update a lead (a contact without externalId)",
-	security: bearerSecurity,
+	description:
+		"Upserts the lead with this email in the business unit. Once PUT /v1/users has named the email, the contact is a user: this answers 409 EXTERNAL_IDS_MISMATCH.",
+	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
-	request: { body: jsonBody(LeadUpsertSchema) },
+	request: {
+		body: jsonBody(LeadUpsertSchema, {
+			email: "ben@example.de",
+			businessUnit: "de",
+			traits: { source: "signup-form" },
+		}),
+	},
 	responses: {
 		200: jsonResponse(ContactSchema, "Updated"),
 		201: jsonResponse(ContactSchema, "Created"),
@@ -52,9 +61,12 @@ const putLead = createRoute({
 const getLead = createRoute({
 	method: "get",
 	path: "/v1/leads",
+	operationId: "getLead",
 	tags: ["Users and leads"],
 	summary: "A lead with its consent state",
-	security: bearerSecurity,
+	description:
+		"The lead with this email in the business unit. 404 when there is none; 409 EXTERNAL_IDS_MISMATCH when the contact has become a user (use GET /v1/users/{externalId}).",
+	security: bearerScopes("contacts:read"),
 	middleware: [requireScope("contacts:read")] as const,
 	request: { query: leadQuery },
 	responses: { 200: jsonResponse(ContactSchema, "The lead"), 409: mismatchResponse, ...errorResponses },
@@ -63,9 +75,11 @@ const getLead = createRoute({
 const getLeadHistory = createRoute({
 	method: "get",
 	path: "/v1/leads/history",
+	operationId: "getLeadHistory",
 	tags: ["Users and leads"],
 	summary: "A lead's consent ledger, oldest first",
-	security: bearerSecurity,
+	description: "One page of the lead's ledger, as for a user. Page with `cursor`.",
+	security: bearerScopes("contacts:read"),
 	middleware: [requireScope("contacts:read")] as const,
 	request: { query: leadQuery.extend(HistoryQuerySchema.shape) },
 	responses: { 200: jsonResponse(HistorySchema, "One page of ledger rows"), 409: mismatchResponse, ...errorResponses },
@@ -74,10 +88,11 @@ const getLeadHistory = createRoute({
 const deleteLead = createRoute({
 	method: "delete",
 	path: "/v1/leads",
+	operationId: "eraseLead",
 	tags: ["Users and leads"],
 	summary: "Erase a lead (GDPR art. 17)",
 	description: ERASURE_DESCRIPTION,
-	security: bearerSecurity,
+	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
 	request: { query: leadQuery },
 	responses: { 204: { description: "Erased" }, 409: mismatchResponse, ...errorResponses },

@@ -1,6 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { topicAvailableIn } from "../consent/topics";
 import type { Channel, TopicDefinition } from "../consent/types";
 import { linkBaseFor } from "../contacts/record-events";
+import { businessUnitsOf } from "../db/contacts";
+import { findTopic } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
 import type { Principal } from "../http/auth";
 import { requireScope } from "../http/auth";
@@ -17,11 +20,11 @@ import {
 	ONE_CLICK,
 } from "../links/links";
 import type { LinkSubject } from "../links/token";
-import { findTopic, topicAvailableIn } from "../topics/topics";
+
 import {
 	BusinessUnitSchema,
 	BusinessUnitValueSchema,
-	bearerSecurity,
+	bearerScopes,
 	ChannelSchema,
 	EmailSchema,
 	ExternalIdSchema,
@@ -112,24 +115,39 @@ const linksDescription =
 const postLinks = createRoute({
 	method: "post",
 	path: "/v1/links",
+	operationId: "createLinks",
 	tags: ["Links"],
 	summary: "Unsubscribe and preference links for one recipient",
 	description: linksDescription,
-	security: bearerSecurity,
+	security: bearerScopes("links:write"),
 	middleware: [requireScope("links:write")] as const,
-	request: { body: jsonBody(LinksRequestSchema) },
+	request: {
+		body: jsonBody(LinksRequestSchema, {
+			recipient: { externalId: "u1" },
+			topic: "newsletter-kids",
+			campaign: "nov-2026",
+		}),
+	},
 	responses: { 200: jsonResponse(LinksSchema, "The links and headers"), ...errorResponses },
 });
 
 const postLinksBatch = createRoute({
 	method: "post",
 	path: "/v1/links/batch",
+	operationId: "createLinksBatch",
 	tags: ["Links"],
 	summary: "Links for up to 10,000 recipients with one scope",
 	description: linksDescription,
-	security: bearerSecurity,
+	security: bearerScopes("links:write"),
 	middleware: [requireScope("links:write")] as const,
-	request: { body: jsonBody(LinksBatchRequestSchema) },
+	request: {
+		body: jsonBody(LinksBatchRequestSchema, {
+			channel: "email",
+			campaign: "nov-2026",
+			businessUnit: "de",
+			recipients: [{ externalId: "u1" }, { email: "ann@example.de" }, { phone: "+4917612345678", businessUnit: "at" }],
+		}),
+	},
 	responses: {
 		200: jsonResponse(
 			z.object({ links: z.array(LinksSchema) }).openapi("LinksBatchResult"),
@@ -144,34 +162,6 @@ function subjectOf(recipient: LinkRecipient, defaultBusinessUnit: string): LinkS
 	if ("contactId" in recipient) return { contactId: recipient.contactId };
 	const businessUnit = recipient.businessUnit ?? defaultBusinessUnit;
 	return "email" in recipient ? { email: recipient.email, businessUnit } : { phone: recipient.phone, businessUnit };
-}
-
-/**
- * The business units of users and contacts named by externalId or contactId: one statement for
- * the whole batch (keys → business unit; unknown ones are missing).
- */
-async function businessUnitsOf(
-	env: Bindings,
-	subjects: LinkSubject[],
-): Promise<{ byExternalId: Map<string, string>; byContactId: Map<string, string> }> {
-	const externalIds = new Set<string>();
-	const contactIds = new Set<string>();
-	for (const subject of subjects) {
-		if ("externalId" in subject) externalIds.add(subject.externalId);
-		else if ("contactId" in subject) contactIds.add(subject.contactId);
-	}
-	const byExternalId = new Map<string, string>();
-	const byContactId = new Map<string, string>();
-	if (externalIds.size + contactIds.size === 0) return { byExternalId, byContactId };
-	const { results } = await env.DB.prepare(
-		`SELECT 'x' AS kind, external_id AS ref, business_unit FROM contacts WHERE external_id IN (SELECT value FROM json_each(?1))
-		 UNION ALL
-		 SELECT 'i' AS kind, id AS ref, business_unit FROM contacts WHERE id IN (SELECT value FROM json_each(?2))`,
-	)
-		.bind(JSON.stringify([...externalIds]), JSON.stringify([...contactIds]))
-		.all<{ kind: "x" | "i"; ref: string; business_unit: string }>();
-	for (const row of results) (row.kind === "x" ? byExternalId : byContactId).set(row.ref, row.business_unit);
-	return { byExternalId, byContactId };
 }
 
 /**
@@ -201,7 +191,12 @@ async function checkLinks(
 	if (!limits && topicUnit === null) return;
 
 	const needsLookup = subjects.some((subject) => "externalId" in subject || "contactId" in subject);
-	const placed = needsLookup ? await businessUnitsOf(env, subjects) : null;
+	const placed = needsLookup
+		? await businessUnitsOf(env, {
+				externalIds: subjects.flatMap((subject) => ("externalId" in subject ? [subject.externalId] : [])),
+				contactIds: subjects.flatMap((subject) => ("contactId" in subject ? [subject.contactId] : [])),
+			})
+		: null;
 	const forbidden: FieldError[] = [];
 	const unavailable: FieldError[] = [];
 	subjects.forEach((subject, index) => {

@@ -2,9 +2,13 @@ import { z } from "@hono/zod-openapi";
 import { DECISION_REASONS } from "../consent/decision";
 import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
 import { CHANNELS, MESSAGE_KINDS, TOPIC_STATUSES } from "../consent/types";
+import type { Scope } from "../http/auth";
 
 export const ChannelSchema = z.enum(CHANNELS).openapi({ description: "Message channel" });
-export const KindSchema = z.enum(MESSAGE_KINDS).default("marketing");
+export const KindSchema = z.enum(MESSAGE_KINDS).default("marketing").openapi({
+	description:
+		"`marketing` (default) or `transactional`: a transactional message is stopped only by a block, a `blocked` or `bounced` suppression or a bounce, not by opt-outs or topics.",
+});
 
 export const EmailSchema = z
 	.string()
@@ -173,8 +177,9 @@ export const HistoryQuerySchema = z.object({
 	cursor: z
 		.string()
 		.regex(/^\d{1,15}$/)
-		.optional(),
-	limit: z.coerce.number().int().min(1).max(1000).default(100),
+		.optional()
+		.openapi({ description: "The `nextCursor` of the previous page; omit for the first page." }),
+	limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: "Rows per page." }),
 });
 
 const problemContent = { "application/problem+json": { schema: ProblemSchema } };
@@ -190,9 +195,14 @@ export const errorResponses = {
 	415: { description: "Body is not JSON", content: problemContent },
 } as const;
 
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+/**
+ * A required JSON request body. The example is typed as the schema's input, so it cannot drift from
+ * the contract at compile time; `redocly lint` (no-invalid-media-type-examples) checks it against
+ * the generated JSON Schema, and /docs shows it.
+ */
+export const jsonBody = <T extends z.ZodType>(schema: T, example?: z.input<T>) => ({
 	required: true,
-	content: { "application/json": { schema } },
+	content: { "application/json": example === undefined ? { schema } : { schema, example } },
 });
 
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -200,4 +210,12 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 	content: { "application/json": { schema } },
 });
 
+/** @deprecated Name the scope the route requires: `bearerScopes("contacts:read")`. */
 export const bearerSecurity = [{ bearer: [] }];
+
+/**
+ * A route's security: a bearer key with these scopes (the `admin` scope includes every other).
+ * OpenAPI 3.1 lets a requirement of a non-OAuth scheme list the roles it needs; give the scope
+ * of the route's requireScope() middleware (test/api/openapi.test.ts checks they agree).
+ */
+export const bearerScopes = (...scopes: [Scope, ...Scope[]]) => [{ bearer: scopes }];

@@ -1,19 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { campaignStats, optOutSeries } from "../db/stats";
 import { assertAllBusinessUnits, assertBusinessUnit, type Principal, requireScope } from "../http/auth";
 import { invalid } from "../http/errors";
 import { createRouter } from "../http/router";
 import {
-	campaignStats,
 	checkRange,
 	GROUP_BYS,
 	INTERVALS,
 	type Interval,
 	MAX_SENT_CAMPAIGNS,
-	optOutSeries,
 	parseTime,
 	type StatsFilter,
 } from "../reports/stats";
-import { BusinessUnitValueSchema, bearerSecurity, errorResponses, jsonResponse } from "./schemas";
+import { BusinessUnitValueSchema, bearerScopes, errorResponses, jsonResponse } from "./schemas";
 
 const tags = ["Stats"];
 
@@ -108,10 +107,11 @@ const OptOutStatsSchema = z
 const getOptOuts = createRoute({
 	method: "get",
 	path: "/v1/stats/opt-outs",
+	operationId: "getOptOutStats",
 	tags,
 	summary: "Opt-outs and unsubscribes per day, week or month",
 	description: `${COUNTING} At most 1000 buckets per call.`,
-	security: bearerSecurity,
+	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
 	request: { query: OptOutQuerySchema },
 	responses: { 200: jsonResponse(OptOutStatsSchema, "Counts per bucket and key"), ...errorResponses },
@@ -142,6 +142,8 @@ const SentSchema = z
 		type: "array",
 		items: { type: "string" },
 		example: ["nov-2026:120000"],
+		// Repeated (?sent=a:1&sent=b:2): the default for a query array, stated for generated clients.
+		param: { style: "form", explode: true },
 		description:
 			"How many messages a campaign was sent to, as `campaign:count`; repeat for more campaigns (at most " +
 			`${MAX_SENT_CAMPAIGNS}). With it, exactly these campaigns are listed, each with its rate.`,
@@ -178,6 +180,7 @@ const CampaignStatsSchema = z
 const getCampaigns = createRoute({
 	method: "get",
 	path: "/v1/stats/campaigns",
+	operationId: "getCampaignStats",
 	tags,
 	summary: "Unsubscribes and the unsubscribe rate per campaign id",
 	description:
@@ -186,7 +189,7 @@ const getCampaigns = createRoute({
 		"campaign went to, so it never guesses a denominator: pass the send count per campaign in `sent` to get " +
 		"`rate` = distinct contacts who left / sent, the unsubscribe rate as an ESP reports it. Count from the send: " +
 		`set \`from\` to the campaign's send time and leave \`to\` open. ${COUNTING}`,
-	security: bearerSecurity,
+	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
 	request: { query: CampaignQuerySchema },
 	responses: { 200: jsonResponse(CampaignStatsSchema, "Unsubscribes per campaign"), ...errorResponses },

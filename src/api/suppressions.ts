@@ -2,17 +2,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { normalizeAddress } from "../consent/normalize";
 import { mergeReasons, SUPPRESSION_REASONS } from "../consent/suppression";
 import { requestContext } from "../contacts/record-events";
-import {
-	addSuppressionStatements,
-	findSuppressionsByHash,
-	keyedHash,
-	keyedHashes,
-	removeSuppressionStatements,
-} from "../erasure/suppression";
+import { keyedHash, keyedHashes } from "../crypto";
+import { addSuppressions, findSuppressionsByHash, removeSuppressions } from "../db/suppressions";
 import { assertAllBusinessUnits, requireScope } from "../http/auth";
 import { invalid, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
-import { bearerSecurity, EmailSchema, errorResponses, jsonBody, jsonResponse, PhoneSchema } from "./schemas";
+import { bearerScopes, EmailSchema, errorResponses, jsonBody, jsonResponse, PhoneSchema } from "./schemas";
 
 export const MAX_SUPPRESSION_ADDRESSES = 10_000;
 
@@ -49,10 +44,11 @@ const AddSchema = z
 const getSuppression = createRoute({
 	method: "get",
 	path: "/v1/suppressions",
+	operationId: "getSuppression",
 	tags,
 	summary: "Is this address suppressed?",
 	description,
-	security: bearerSecurity,
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
 	request: { query: AddressQuerySchema },
 	responses: { 200: jsonResponse(SuppressionSchema, "The suppression, if any"), ...errorResponses },
@@ -61,12 +57,13 @@ const getSuppression = createRoute({
 const postSuppressions = createRoute({
 	method: "post",
 	path: "/v1/suppressions",
+	operationId: "addSuppressions",
 	tags,
 	summary: "Suppress bare addresses (bulk)",
 	description: `${description} All or nothing: one invalid address refuses the request.`,
-	security: bearerSecurity,
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
-	request: { body: jsonBody(AddSchema) },
+	request: { body: jsonBody(AddSchema, { addresses: ["ann@example.de", "+4917612345678"], reason: "opted_out" }) },
 	responses: {
 		200: jsonResponse(
 			z
@@ -84,10 +81,11 @@ const postSuppressions = createRoute({
 const deleteSuppression = createRoute({
 	method: "delete",
 	path: "/v1/suppressions",
+	operationId: "removeSuppression",
 	tags,
 	summary: "End the suppression of an address",
 	description: `${description} Leaves an \`Unsuppress\` row in the ledger.`,
-	security: bearerSecurity,
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
 	request: { query: AddressQuerySchema },
 	responses: { 204: { description: "No longer suppressed" }, ...errorResponses },
@@ -123,12 +121,8 @@ export const suppressionsRouter = createRouter()
 			.map((address, index) => ({ hash: hashes[index] as string, kind: address.kind, reasons: [reason] }))
 			.filter((entry) => !existing.get(entry.hash)?.reasons.includes(reason))
 			.map((entry) => ({ ...entry, reasons: mergeReasons(existing.get(entry.hash)?.reasons ?? [], entry.reasons) }));
-		if (entries.length > 0) {
-			const context = requestContext(c.req.raw, "api");
-			await c.env.DB.batch(
-				addSuppressionStatements(c.env.DB, entries, { ...context, at: context.receivedAt, source: "api" }),
-			);
-		}
+		const context = requestContext(c.req.raw, "api");
+		await addSuppressions(c.env, entries, { ...context, at: context.receivedAt, source: "api" });
 		const extended = entries.filter((entry) => existing.has(entry.hash)).length;
 		return c.json({ added: entries.length - extended, extended }, 200);
 	})
@@ -137,9 +131,7 @@ export const suppressionsRouter = createRouter()
 		const { email, phone } = c.req.valid("query");
 		const hash = await keyedHash(c.env, (email ?? phone) as string);
 		const context = requestContext(c.req.raw, "api");
-		const [, removed] = await c.env.DB.batch(
-			removeSuppressionStatements(c.env.DB, [hash], { ...context, at: context.receivedAt, source: "api" }),
-		);
-		if (!removed?.meta.changes) throw notFound("Suppression");
+		const removed = await removeSuppressions(c.env, [hash], { ...context, at: context.receivedAt, source: "api" });
+		if (removed === 0) throw notFound("Suppression");
 		return c.body(null, 204);
 	});

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { TopicDefinition } from "../consent/types";
+import { findTopic, findTopicsFor, removeTopic, saveTopic } from "../db/topics";
 import { assertBusinessUnit, type Principal, requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { createRouter } from "../http/router";
-import { findTopic, type TopicRecord, topicFromRecord } from "../topics/topics";
 import {
 	BusinessUnitValueSchema,
-	bearerSecurity,
+	bearerScopes,
 	ChannelSchema,
 	conflictResponse,
 	errorResponses,
@@ -15,7 +15,12 @@ import {
 	TopicKeySchema,
 } from "./schemas";
 
-const params = z.object({ key: TopicKeySchema.openapi({ param: { name: "key", in: "path" } }) });
+const params = z.object({
+	key: TopicKeySchema.openapi({
+		param: { name: "key", in: "path" },
+		description: "The topic's key: lower-case letters, digits, '.', '_' and '-'.",
+	}),
+});
 
 const TopicInputSchema = z
 	.strictObject({
@@ -58,13 +63,24 @@ const tags = ["Topics"];
 const putTopic = createRoute({
 	method: "put",
 	path: "/v1/topics/{key}",
+	operationId: "upsertTopic",
 	tags,
 	summary: "Create or replace a topic",
 	description:
 		"A topic's channel cannot change once it exists (409): contacts' statuses are kept per channel. A key limited to business units manages only topics of its units; topics of every unit need a key without limits.",
-	security: bearerSecurity,
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
-	request: { params, body: jsonBody(TopicInputSchema) },
+	request: {
+		params,
+		body: jsonBody(TopicInputSchema, {
+			name: "Kids newsletter",
+			description: "Ideas for families, once a month.",
+			channel: "email",
+			doubleOptIn: true,
+			businessUnit: "de",
+			providerRefs: { sendgrid: "42" },
+		}),
+	},
 	responses: {
 		200: jsonResponse(TopicSchema, "Replaced"),
 		201: jsonResponse(TopicSchema, "Created"),
@@ -76,9 +92,11 @@ const putTopic = createRoute({
 const getTopic = createRoute({
 	method: "get",
 	path: "/v1/topics/{key}",
+	operationId: "getTopic",
 	tags,
 	summary: "A topic",
-	security: bearerSecurity,
+	description: "404 also for a topic of a business unit this key may not use.",
+	security: bearerScopes("contacts:read"),
 	middleware: [requireScope("contacts:read")] as const,
 	request: { params },
 	responses: { 200: jsonResponse(TopicSchema, "The topic"), ...errorResponses },
@@ -87,9 +105,12 @@ const getTopic = createRoute({
 const listTopics = createRoute({
 	method: "get",
 	path: "/v1/topics",
+	operationId: "listTopics",
 	tags,
 	summary: "All topics",
-	security: bearerSecurity,
+	description:
+		"The topics this key may see, by key: those of every business unit and those of its units. With `businessUnit`: only the topics usable there.",
+	security: bearerScopes("contacts:read"),
 	middleware: [requireScope("contacts:read")] as const,
 	request: {
 		query: z.strictObject({
@@ -104,10 +125,11 @@ const listTopics = createRoute({
 const deleteTopic = createRoute({
 	method: "delete",
 	path: "/v1/topics/{key}",
+	operationId: "deleteTopic",
 	tags,
 	summary: "Delete a topic",
 	description: "Contacts' recorded statuses for it stay in their state and ledger.",
-	security: bearerSecurity,
+	security: bearerScopes("admin"),
 	middleware: [requireScope("admin")] as const,
 	request: { params },
 	responses: { 204: { description: "Deleted" }, ...errorResponses },
@@ -144,49 +166,32 @@ export const topicsRouter = createRouter()
 				`Topic "${key}" is on channel "${existing.channel}"; make a new topic instead.`,
 			);
 		}
-		const row = await c.env.DB.prepare(
-			`INSERT INTO topics (key, name, description, channel, double_opt_in, business_unit, provider_refs)
-			 VALUES (?, ?, ?, ?, ?, ?, ?)
-			 ON CONFLICT (key) DO UPDATE SET name = excluded.name, description = excluded.description,
-			   double_opt_in = excluded.double_opt_in, business_unit = excluded.business_unit,
-			   provider_refs = excluded.provider_refs, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-			 RETURNING *`,
-		)
-			.bind(
-				key,
-				input.name,
-				input.description ?? null,
-				input.channel,
-				input.doubleOptIn ? 1 : 0,
-				input.businessUnit ?? null,
-				JSON.stringify(input.providerRefs ?? {}),
-			)
-			.first<TopicRecord>();
-		return c.json(topicFromRecord(row as TopicRecord), existing ? 200 : 201);
+		const topic = await saveTopic(c.env, {
+			key,
+			name: input.name,
+			description: input.description ?? null,
+			channel: input.channel,
+			doubleOptIn: input.doubleOptIn,
+			businessUnit: input.businessUnit ?? null,
+			providerRefs: input.providerRefs ?? {},
+		});
+		return c.json(topic, existing ? 200 : 201);
 	})
 	.openapi(getTopic, async (c) => {
-		const row = await c.env.DB.prepare("SELECT * FROM topics WHERE key = ?")
-			.bind(c.req.valid("param").key)
-			.first<TopicRecord>();
-		const topic = row ? topicFromRecord(row) : null;
+		const topic = await findTopic(c.env, c.req.valid("param").key);
 		if (!topic || !visibleTo(c.var.principal, topic)) throw notFound("Topic");
 		return c.json(topic, 200);
 	})
 	.openapi(listTopics, async (c) => {
 		const { businessUnit } = c.req.valid("query");
-		const { results } = await c.env.DB.prepare(
-			"SELECT * FROM topics WHERE ?1 IS NULL OR business_unit IS NULL OR business_unit = ?1 ORDER BY key",
-		)
-			.bind(businessUnit ?? null)
-			.all<TopicRecord>();
-		return c.json({ topics: results.map(topicFromRecord).filter((topic) => visibleTo(c.var.principal, topic)) }, 200);
+		const topics = await findTopicsFor(c.env, businessUnit ?? null);
+		return c.json({ topics: topics.filter((topic) => visibleTo(c.var.principal, topic)) }, 200);
 	})
 	.openapi(deleteTopic, async (c) => {
 		const { key } = c.req.valid("param");
 		const existing = await findTopic(c.env, key);
 		if (!existing || !visibleTo(c.var.principal, existing)) throw notFound("Topic");
 		assertManageable(c.var.principal, existing, key);
-		const { meta } = await c.env.DB.prepare("DELETE FROM topics WHERE key = ?").bind(key).run();
-		if (meta.changes === 0) throw notFound("Topic");
+		if (!(await removeTopic(c.env, key))) throw notFound("Topic");
 		return c.body(null, 204);
 	});

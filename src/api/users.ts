@@ -1,15 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { toContactJson } from "../contacts/contact-row";
-import { findContact } from "../contacts/identity";
 import { upsertUser } from "../contacts/upsert";
+import { findContact } from "../db/contacts";
+import { loadHistory } from "../db/ledger";
 import { ERASURE_DESCRIPTION, eraseContact } from "../erasure/erase";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
-import { loadHistory } from "./history";
 import {
 	BusinessUnitValueSchema,
-	bearerSecurity,
+	bearerScopes,
 	ContactSchema,
 	conflictResponse,
 	EmailSchema,
@@ -23,7 +23,12 @@ import {
 	TraitsSchema,
 } from "./schemas";
 
-const params = z.object({ externalId: ExternalIdSchema.openapi({ param: { name: "externalId", in: "path" } }) });
+const params = z.object({
+	externalId: ExternalIdSchema.openapi({
+		param: { name: "externalId", in: "path" },
+		description: "Your id of the user.",
+	}),
+});
 
 const UserUpsertSchema = z
 	.strictObject({
@@ -37,13 +42,22 @@ const UserUpsertSchema = z
 const putUser = createRoute({
 	method: "put",
 	path: "/v1/users/{externalId}",
+	operationId: "upsertUser",
 	tags: ["Users and leads"],
 	summary: "Create or update a user",
 	description:
 		"Upserts the user. Naming the email (or phone) + business unit of an existing lead makes that lead this user, keeping its id and ledger. Naming those of a different user answers 409 EXTERNAL_IDS_MISMATCH.",
-	security: bearerSecurity,
+	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
-	request: { params, body: jsonBody(UserUpsertSchema) },
+	request: {
+		params,
+		body: jsonBody(UserUpsertSchema, {
+			email: "ann@example.de",
+			businessUnit: "de",
+			phone: "+4917612345678",
+			traits: { firstName: "Ann" },
+		}),
+	},
 	responses: {
 		200: jsonResponse(ContactSchema, "Updated"),
 		201: jsonResponse(ContactSchema, "Created (new contact, or a lead that became this user)"),
@@ -57,9 +71,12 @@ const putUser = createRoute({
 const getUser = createRoute({
 	method: "get",
 	path: "/v1/users/{externalId}",
+	operationId: "getUser",
 	tags: ["Users and leads"],
 	summary: "A user with its consent state",
-	security: bearerSecurity,
+	description:
+		"The user with its consent state: per channel opted out and bounced, per topic the effective status, and whether it is blocked. 404 when no user has this externalId.",
+	security: bearerScopes("contacts:read"),
 	middleware: [requireScope("contacts:read")] as const,
 	request: { params },
 	responses: { 200: jsonResponse(ContactSchema, "The user"), ...errorResponses },
@@ -68,9 +85,12 @@ const getUser = createRoute({
 const getUserHistory = createRoute({
 	method: "get",
 	path: "/v1/users/{externalId}/history",
+	operationId: "getUserHistory",
 	tags: ["Users and leads"],
 	summary: "A user's consent ledger, oldest first",
-	security: bearerSecurity,
+	description:
+		"One page of the user's ledger: every consent event recorded for it, with what it changed, where it came from and when. Page with `cursor`.",
+	security: bearerScopes("contacts:read"),
 	middleware: [requireScope("contacts:read")] as const,
 	request: { params, query: HistoryQuerySchema },
 	responses: { 200: jsonResponse(HistorySchema, "One page of ledger rows"), ...errorResponses },
@@ -79,10 +99,11 @@ const getUserHistory = createRoute({
 const deleteUser = createRoute({
 	method: "delete",
 	path: "/v1/users/{externalId}",
+	operationId: "eraseUser",
 	tags: ["Users and leads"],
 	summary: "Erase a user (GDPR art. 17)",
 	description: ERASURE_DESCRIPTION,
-	security: bearerSecurity,
+	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
 	request: { params },
 	responses: { 204: { description: "Erased" }, ...errorResponses },

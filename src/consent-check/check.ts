@@ -1,8 +1,10 @@
 import { type Decision, decide } from "../consent/decision";
 import { addressKindOf } from "../consent/suppression";
 import type { Channel, ConsentState, MessageKind, TopicDefinition } from "../consent/types";
+import { cachedHash, keyedHashes } from "../crypto";
+import { type CheckRow, type RecipientGroup, type RecipientKind, readCheckRows } from "../db/checks";
+import { findSuppressions } from "../db/suppressions";
 import type { Bindings } from "../env";
-import { cachedHash, findSuppressions, keyedHashes } from "../erasure/suppression";
 
 export type Recipient = { externalId: string } | { email: string } | { phone: string };
 
@@ -23,67 +25,11 @@ export interface CheckResult extends Decision {
 	contactId: string | null;
 }
 
-interface Row {
-	i: number;
-	id: string | null;
-	blocked: number | null;
-	ch: string | null;
-	tp: string | null;
-	address_blocked: number;
-	/** The suppression reasons (JSON) of the address the channel reaches, when its hash was at hand. */
-	suppression: string | null;
-	/** That address, when its hash was not at hand: looked up afterwards. */
-	unhashed: string | null;
-}
-
-type RecipientKind = "externalId" | "email" | "phone";
-
 /** Up to this many recipients, the keyed hashes of their addresses are made before the query. */
 const HASH_FIRST_LIMIT = 100;
 
-/**
- * One statement per recipient kind, whatever the count: recipients travel as one JSON array
- * parameter (D1 binds at most 100), each row carries only the consent fields the decision needs,
- * the bare-address blocklist is checked by primary key, and the suppression of the address the
- * channel reaches is found by the keyed hash the contact row keeps of it. For recipients that are
- * themselves such addresses (emails for email), the hash travels with them when it is at hand;
- * addresses with no hash at hand come back as `unhashed`.
- */
-function statementFor(
-	env: Bindings,
-	kind: RecipientKind,
-	values: string[],
-	hashes: Array<string | null> | null,
-	question: CheckQuestion,
-) {
-	const addressKind = addressKindOf(question.channel);
-	const own = hashes !== null; // the recipients are addresses of the channel's kind
-	const v = own ? "r.value ->> 0" : "r.value";
-	const join =
-		kind === "externalId"
-			? `c.external_id = ${v} AND (?5 IS NULL OR c.business_unit = ?2)`
-			: `c.business_unit = ?2 AND c.${kind} = ${v}`;
-	// The recipient's own address equals the contact's email (or phone): probe it and the other one.
-	const blocklisted = kind === "externalId" ? "c.email, c.phone" : kind === "email" ? `${v}, c.phone` : `${v}, c.email`;
-	const hash = !addressKind ? "NULL" : own ? `coalesce(c.${addressKind}_hash, r.value ->> 1)` : `c.${addressKind}_hash`;
-	const address = !addressKind ? "NULL" : own ? v : `c.${addressKind}`;
-	return env.DB.prepare(
-		`SELECT r.key AS i, c.id, c.consent ->> '$.blocked' AS blocked, c.consent -> ?3 AS ch, c.consent -> ?4 AS tp,
-		   EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${blocklisted})) AS address_blocked,
-		   (SELECT s.reasons FROM suppressions s WHERE s.hash = ${hash}) AS suppression,
-		   CASE WHEN ${hash} IS NULL THEN ${address} END AS unhashed
-		 FROM json_each(?1) r LEFT JOIN contacts c ON ${join}`,
-	).bind(
-		JSON.stringify(own ? values.map((value, index) => [value, hashes[index]]) : values),
-		question.businessUnit,
-		`$.channels.${question.channel}`,
-		question.topic ? `$.topics."${question.topic.key}"` : "$.none",
-		...(kind === "externalId" ? [question.readableUnits ? 1 : null] : []),
-	);
-}
-
 function decisionFor(
-	row: Row | undefined,
+	row: CheckRow | undefined,
 	question: CheckQuestion,
 	suppression: readonly string[] | null,
 ): CheckResult {
@@ -127,29 +73,32 @@ export async function checkConsent(
 	});
 	const kinds = (Object.keys(groups) as RecipientKind[]).filter((kind) => groups[kind].values.length > 0);
 	const addressKind = addressKindOf(question.channel);
-	const statements = await Promise.all(
-		kinds.map(async (kind) => {
+	const lookups = await Promise.all(
+		kinds.map(async (kind): Promise<RecipientGroup> => {
 			const { values } = groups[kind];
-			if (kind !== addressKind) return statementFor(env, kind, values, null, question);
+			if (kind !== addressKind) return { kind, values, hashes: null };
 			// A few addresses are hashed now (microseconds); thousands only where their contact keeps
 			// no hash, after the query (a stored contact's hash is in its row).
 			const hashes =
 				values.length <= HASH_FIRST_LIMIT
 					? await keyedHashes(env, values)
 					: values.map((value) => cachedHash(env, value));
-			return statementFor(env, kind, values, hashes, question);
+			return { kind, values, hashes };
 		}),
 	);
-	const answers =
-		statements.length === 1
-			? [await (statements[0] as D1PreparedStatement).all<Row>()]
-			: await env.DB.batch<Row>(statements);
+	const answers = await readCheckRows(env, lookups, {
+		channel: question.channel,
+		addressKind,
+		topicKey: question.topic?.key ?? null,
+		businessUnit: question.businessUnit,
+		sameUnitOnly: question.readableUnits !== null,
+	});
 
-	const rowsByPosition = new Array<Row | undefined>(recipients.length);
+	const rowsByPosition = new Array<CheckRow | undefined>(recipients.length);
 	kinds.forEach((kind, k) => {
 		const { positions } = groups[kind];
 		// json_each keys are the input indexes; a LEFT JOIN keeps one row per recipient.
-		for (const row of answers[k]?.results ?? []) rowsByPosition[positions[row.i] as number] = row;
+		for (const row of answers[k] ?? []) rowsByPosition[positions[row.i] as number] = row;
 	});
 
 	// The suppression of the address the channel reaches holds whatever contact has it now: the

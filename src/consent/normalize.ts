@@ -1,68 +1,59 @@
+// Email and business-unit normalization is the offline link signer's code (packages/links),
+// so links senders make offline name recipients as the service stores them. One source: re-exported.
+// Phones are the worker's own (libphonenumber-js, below); the package keeps its dependency-free
+// E.164 check.
+import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from "libphonenumber-js/min";
+import { normalizeEmail } from "../../packages/links/src/normalize";
 import { SYSTEM_EVENTS, type SystemEventName } from "./types";
 
-export const DEFAULT_BUSINESS_UNIT = "default";
-
-// Deliberately simple: one @, no spaces, a dot in the domain. Full RFC 5322 accepts addresses
-// no mailbox provider delivers to; stricter checks belong to the sender's own validation.
-const EMAIL_PATTERN = /^[^\s@"(),:;<>[\]\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
+export {
+	BUSINESS_UNIT_PATTERN,
+	DEFAULT_BUSINESS_UNIT,
+	normalizeBusinessUnit,
+	normalizeEmail,
+} from "../../packages/links/src/normalize";
 
 /**
  * Characters that do not show, or that turn text around (zero-width spaces and joiners, bidi
- * overrides and isolates, soft hyphens): an address with one looks like another one. Refused,
- * never silently removed.
+ * overrides and isolates, soft hyphens): a number with one looks like another one. Refused.
  */
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/** What a written phone number may hold: digits, blanks, brackets, dots, dashes, one leading plus. */
+const PHONE_CHARACTERS = /^\+?[0-9\s().-]+$/;
 
-/** An IDN domain in its ASCII (punycode) form; null when it is not a valid host name. */
-function asciiDomain(domain: string): string | null {
-	if (/^[\x21-\x7e]*$/.test(domain)) return domain;
-	try {
-		// The URL parser applies IDNA (UTS #46): the same mapping browsers and mail servers use.
-		return new URL(`http://${domain}/`).hostname;
-	} catch {
-		return null;
-	}
+/** E.164 of a number libphonenumber-js finds valid, else null. */
+function validE164(text: string, country?: CountryCode): string | null {
+	const phone = parsePhoneNumberFromString(text, country ? { defaultCountry: country } : undefined);
+	return phone?.isValid() ? phone.number : null;
 }
 
 /**
- * Trimmed, Unicode compatibility forms folded (NFKC: fullwidth letters become ASCII), lower-cased,
- * and the domain in ASCII (an IDN as punycode), so that look-alike spellings of one address are
- * one contact. Null when it is not an email address.
+ * E.164 (`+4917612345678`), checked against the numbering plan of its country with
+ * libphonenumber-js's `min` metadata: the country calling code must exist and the length be one the
+ * plan allows. (`max` would also check the digits against each plan's number ranges: about 65 kB
+ * more, and it refuses numbers of ranges its metadata does not know yet; a consent service must
+ * not drop the opt-out of a real number for that.)
+ *
+ * Written internationally: a leading + or 00; blanks, dots, dashes, brackets and a "(0)" after the
+ * country code are accepted. Written nationally ("0176 12345678"): only with `country` (ISO 3166-1
+ * alpha-2, the business unit's from BUSINESS_UNIT_COUNTRIES); digits that also read as another
+ * valid international number without its plus ("4917612345678" for DE) are refused, not guessed.
+ * Fullwidth digits are folded (NFKC); letters (vanity numbers, "ext.") and invisible characters
+ * are refused.
  */
-export function normalizeEmail(input: string): string | null {
+export function normalizePhone(input: string, country?: string | null): string | null {
 	const trimmed = input.trim();
 	if (INVISIBLE.test(trimmed)) return null;
-	const folded = trimmed.normalize("NFKC").toLowerCase();
-	const at = folded.lastIndexOf("@");
-	if (at < 1) return null;
-	const local = folded.slice(0, at);
-	const domain = asciiDomain(folded.slice(at + 1));
-	if (!domain) return null;
-	const email = `${local}@${domain}`;
-	if (email.length > 254 || !EMAIL_PATTERN.test(email)) return null;
-	if (local.length > 64 || local.startsWith(".") || local.endsWith(".") || local.includes("..")) return null;
-	return email;
-}
-
-/** E.164 (`+4917612345678`); spaces, dots, dashes, brackets, a "(0)" after the country code and a leading 00 are accepted. */
-export function normalizePhone(input: string): string | null {
-	// "+49 (0)176 …" writes the national trunk 0 next to the country code; E.164 drops it.
-	if (INVISIBLE.test(input.trim())) return null;
-	let phone = input
-		.trim()
-		.normalize("NFKC")
-		.replace(/^(\+\d{1,3})\s*\(0\)/, "$1")
-		.replace(/[\s().-]/g, "");
-	if (phone.startsWith("00")) phone = `+${phone.slice(2)}`;
-	return /^\+[1-9]\d{6,14}$/.test(phone) ? phone : null;
-}
-
-export const BUSINESS_UNIT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-
-export function normalizeBusinessUnit(input: string | null | undefined): string | null {
-	if (input === undefined || input === null || input === "") return DEFAULT_BUSINESS_UNIT;
-	const unit = input.trim().toLowerCase();
-	return BUSINESS_UNIT_PATTERN.test(unit) ? unit : null;
+	const text = trimmed.normalize("NFKC");
+	if (!PHONE_CHARACTERS.test(text)) return null;
+	if (text.startsWith("+")) return validE164(text);
+	if (text.startsWith("00")) return validE164(`+${text.slice(2)}`);
+	const region = country?.toUpperCase();
+	if (!region || !isSupportedCountry(region)) return null;
+	const national = validE164(text, region);
+	if (!national) return null;
+	const international = validE164(`+${text.replace(/\D/g, "")}`);
+	return international === null || international === national ? national : null;
 }
 
 /** Email or phone, told apart by the @. Used where a path takes either (the blocklist). */

@@ -1,6 +1,12 @@
-import { effectiveTopicStatus } from "../consent/decision";
-import { CHANNELS, type Channel, type ConsentState, type TopicDefinition, type TopicStatus } from "../consent/types";
-import type { IncomingEvent } from "../contacts/record-events";
+import { effectiveTopicStatus } from "./decision";
+import {
+	CHANNELS,
+	type Channel,
+	type ConsentState,
+	type IncomingEvent,
+	type TopicDefinition,
+	type TopicStatus,
+} from "./types";
 
 /** One topic as the preference center shows it. */
 export interface TopicChoice {

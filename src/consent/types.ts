@@ -79,6 +79,16 @@ export interface ConsentEvent {
 	occurredAt: string;
 }
 
+/** An event as a writer asks for it (validated for shape, not yet against topics or time). */
+export interface IncomingEvent {
+	event: string;
+	channel?: Channel | null;
+	topic?: string | null;
+	properties?: Record<string, unknown>;
+	timestamp?: string;
+	idempotencyKey?: string | null;
+}
+
 export interface FieldChange {
 	field: string;
 	from: unknown;

@@ -1,5 +1,6 @@
 import type { TopicLookup } from "./reducer";
-import type { Channel, ConsentEvent, TopicDefinition } from "./types";
+import { resolveTopic, topicProblemMessage } from "./topics";
+import type { ConsentEvent } from "./types";
 
 type TopicUse = "required" | "optional" | "none";
 
@@ -40,13 +41,8 @@ export function resolveEvent(
 	if (use === "required" && !event.topic) return { error: `"${event.event}" needs a topic` };
 	if (!event.topic) return { event };
 
-	const topic: TopicDefinition | undefined = topicOf(event.topic);
-	if (!topic || (topic.businessUnit !== null && topic.businessUnit !== businessUnit)) {
-		return { error: `unknown topic "${event.topic}" for business unit "${businessUnit}"` };
-	}
-	if (event.channel && event.channel !== topic.channel) {
-		return { error: `topic "${topic.key}" belongs to channel "${topic.channel}", not "${event.channel}"` };
-	}
-	const channel: Channel = topic.channel;
-	return { event: { ...event, channel } };
+	const scope = { businessUnit, channel: event.channel };
+	const resolved = resolveTopic(topicOf(event.topic), scope);
+	if ("problem" in resolved) return { error: topicProblemMessage(event.topic, resolved.problem, scope) };
+	return { event: { ...event, channel: resolved.topic.channel } };
 }

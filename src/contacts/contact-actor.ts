@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { ERASED, ERASED_EVENT, KNOWN_EVENT_NAMES, KNOWN_REASON_CODES } from "../consent/erasure";
-import { applyArrived, effectOf, isLate, isPreferenceEvent, PREFERENCE_EVENTS } from "../consent/reducer";
+import { ledgerTexts } from "../consent/ledger";
+import { applyArrived, effectOf, isLate, isPreferenceEvent } from "../consent/reducer";
 import {
 	addressKindOf,
 	mergeReasons,
@@ -8,19 +8,23 @@ import {
 	suppressionsAtErasure,
 	suppressionsEndedBy,
 } from "../consent/suppression";
-import type { Channel, ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
-import type { Bindings } from "../env";
+import type { ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
+import { keyedHash, keyedHashes } from "../crypto";
 import {
-	addressHashes,
-	addSuppressionStatements,
-	keyedHashes,
-	removeSuppressionStatements,
-	type SuppressionEntry,
-	suppressionHash,
-	suppressionSubject,
-} from "../erasure/suppression";
+	eraseContactRows,
+	type LedgerInsert,
+	type ProfileUpdate,
+	readContact,
+	readErasureFacts,
+	readForApply,
+	readPreferenceHistory,
+	writeApplied,
+	writeProfile,
+} from "../db/contact-writes";
+import type { Contact } from "../db/contacts";
+import { type SuppressionEntry, suppressionSubject } from "../db/suppressions";
+import type { Bindings } from "../env";
 import { enqueueOutbound, outboundEnabled } from "../outbound/outbound";
-import { type Contact, type ContactRecord, fromRecord } from "./contact-row";
 
 export interface EventToApply extends ConsentEvent {
 	idempotencyKey: string | null;
@@ -59,23 +63,7 @@ export type ProfilePatch = Partial<{
 	traits: Record<string, unknown>;
 }>;
 
-export type ProfileResult =
-	| { ok: true; contact: Contact }
-	| { ok: false; conflict: "external_id" | "identity" | "gone" };
-
-/** One ledger row as the insert reads it from JSON. */
-interface LedgerInsert {
-	event: string;
-	channel: string | null;
-	topic: string | null;
-	changes: string;
-	changed: 0 | 1;
-	properties: string;
-	reason: string | null;
-	feedback: string | null;
-	idempotencyKey: string | null;
-	occurredAt: string;
-}
+export type ProfileResult = ProfileUpdate;
 
 /** What a provider event that never applied (a dead letter) said, as a suppression reason. */
 const UNAPPLIED_REASONS: Record<string, SuppressionReason> = {
@@ -84,8 +72,6 @@ const UNAPPLIED_REASONS: Record<string, SuppressionReason> = {
 	complaint: "complaint",
 	hard_bounce: "bounced",
 };
-
-const textOrNull = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
 
 /**
  * One actor per contact (named by contact id) serializes every change to that contact.
@@ -131,91 +117,36 @@ export class ContactActor extends DurableObject<Bindings> {
 	 * or been blocked, a keyed hash of the address concerned stays suppressed.
 	 */
 	private async eraseLocked(contactId: string, context: EventContext): Promise<EraseResult | null> {
-		const db = this.env.DB;
-		const record = await db.prepare("SELECT * FROM contacts WHERE id = ?").bind(contactId).first<ContactRecord>();
-		if (!record) return null;
-		const contact = fromRecord(record);
-		const addresses = { email: contact.email, phone: contact.phone };
-		const recipients = JSON.stringify(
-			[contact.email, contact.phone, contact.phone && `whatsapp:${contact.phone}`].filter(Boolean),
-		);
-		const deadLetters = `json_valid(body) AND (json_extract(body, '$.event.contact.id') = ?1
-			OR lower(trim(json_extract(body, '$.event.recipient'))) IN (SELECT value FROM json_each(?2)))`;
-		const [complaints, blocked, failed] = await db.batch([
-			db
-				.prepare(
-					"SELECT DISTINCT coalesce(channel, 'email') AS channel FROM ledger WHERE contact_id = ? AND event = 'Complaint'",
-				)
-				.bind(contactId),
-			db
-				.prepare("SELECT address FROM blocklist WHERE address IN (SELECT value FROM json_each(?))")
-				.bind(JSON.stringify([contact.email, contact.phone].filter(Boolean))),
-			// Provider events about the address that never applied still say what the person did.
-			db
-				.prepare(
-					`SELECT json_extract(body, '$.event.action.kind') AS action, json_extract(body, '$.event.action.list') AS list,
-					   json_extract(body, '$.event.channel') AS channel
-					 FROM dead_letters WHERE ${deadLetters}`,
-				)
-				.bind(contactId, recipients),
-		]);
-		const complainedOn = new Set(
-			((complaints?.results ?? []) as Array<{ channel: Channel }>).map((row) => row.channel),
-		);
-		const blocklisted = new Set(((blocked?.results ?? []) as Array<{ address: string }>).map((row) => row.address));
-		const atErasure = suppressionsAtErasure(contact.consent, complainedOn);
+		const contact = await readContact(this.env, contactId);
+		if (!contact) return null;
+		const facts = await readErasureFacts(this.env, contact);
+		const atErasure = suppressionsAtErasure(contact.consent, facts.complainedOn);
 		const entries: SuppressionEntry[] = [];
 		for (const kind of ["email", "phone"] as const) {
-			const address = addresses[kind];
+			const address = contact[kind];
 			if (!address) continue;
-			const unapplied = (
-				(failed?.results ?? []) as Array<{ action: string | null; list: string | null; channel: Channel | null }>
-			)
+			const unapplied = facts.unapplied
 				.filter((row) => row.channel && addressKindOf(row.channel) === kind)
 				// A provider-wide unsubscribe; one of a list only meant that list.
 				.filter((row) => row.action !== "unsubscribe" || row.list === null)
 				.map((row) => UNAPPLIED_REASONS[row.action ?? ""])
 				.filter((reason): reason is SuppressionReason => reason !== undefined);
-			const reasons = mergeReasons(atErasure[kind], unapplied, blocklisted.has(address) ? ["blocked"] : []);
-			if (reasons.length > 0) entries.push({ hash: await suppressionHash(this.env, address), kind, reasons });
+			const reasons = mergeReasons(atErasure[kind], unapplied, facts.blocklisted.has(address) ? ["blocked"] : []);
+			if (reasons.length > 0) entries.push({ hash: await keyedHash(this.env, address), kind, reasons });
 		}
 		// The ledger subjects of its addresses' suppressions: an `Unsuppress` through a confirmation
 		// link recorded the IP and user agent of who confirmed.
-		const subjects = (
-			await keyedHashes(
-				this.env,
-				[contact.email, contact.phone].filter((address): address is string => !!address),
-			)
-		).map(suppressionSubject);
+		const addresses = [contact.email, contact.phone].filter((address): address is string => !!address);
+		const subjects = (await keyedHashes(this.env, addresses)).map(suppressionSubject);
 		const properties = { suppressed: entries.length > 0 };
-		const change = { source: "erasure", ip: null, userAgent: null, at: context.receivedAt };
-		const results = await db.batch([
-			...(entries.length > 0 ? addSuppressionStatements(db, entries, change) : []),
-			db
-				.prepare(
-					`UPDATE ledger SET ip = NULL, user_agent = NULL, feedback = NULL, properties = '{}', idempotency_key = NULL,
-					   reason = CASE WHEN reason IS NULL OR reason IN (SELECT value FROM json_each(?2)) THEN reason ELSE ?3 END,
-					   event = CASE WHEN event IN (SELECT value FROM json_each(?4)) THEN event ELSE ?5 END
-					 WHERE contact_id = ?1`,
-				)
-				.bind(contactId, JSON.stringify(KNOWN_REASON_CODES), ERASED, JSON.stringify(KNOWN_EVENT_NAMES), ERASED_EVENT),
-			db
-				.prepare("UPDATE ledger SET ip = NULL, user_agent = NULL WHERE contact_id IN (SELECT value FROM json_each(?))")
-				.bind(JSON.stringify(subjects)),
-			db.prepare("DELETE FROM idempotency_keys WHERE contact_id = ?").bind(contactId),
-			db.prepare("DELETE FROM contacts WHERE id = ?").bind(contactId),
-			db
-				.prepare("DELETE FROM blocklist WHERE address IN (SELECT value FROM json_each(?))")
-				.bind(JSON.stringify([...blocklisted])),
-			db.prepare(`DELETE FROM dead_letters WHERE ${deadLetters}`).bind(contactId, recipients),
-			db
-				.prepare(
-					`INSERT INTO ledger (contact_id, event, changes, changed, properties, source, ip, user_agent, occurred_at, received_at)
-					 VALUES (?1, 'Erase', '[]', 1, ?2, 'erasure', NULL, NULL, ?3, ?3) RETURNING id`,
-				)
-				.bind(contactId, JSON.stringify(properties), context.receivedAt),
-		]);
-		const ledgerId = (results.at(-1)?.results[0] as { id: number } | undefined)?.id ?? 0;
+		const ledgerId = await eraseContactRows(this.env, {
+			contact,
+			suppress: entries,
+			suppressionSubjects: subjects,
+			blocklisted: [...facts.blocklisted],
+			properties,
+			at: context.receivedAt,
+		});
 		if (outboundEnabled(this.env)) {
 			// Receivers learn to erase too, by the contact id they have seen in earlier events.
 			const who = { ...contact, externalId: null, email: null, phone: null };
@@ -242,18 +173,10 @@ export class ContactActor extends DurableObject<Bindings> {
 		context: EventContext,
 		topics: TopicDefinition[],
 	): Promise<ApplyResult> {
-		const db = this.env.DB;
 		const keys = events.map((e) => e.idempotencyKey).filter((k): k is string => k !== null);
-		const [contactRead, seenRead] = await db.batch([
-			db.prepare("SELECT * FROM contacts WHERE id = ?").bind(contactId),
-			db
-				.prepare("SELECT key FROM idempotency_keys WHERE contact_id = ? AND key IN (SELECT value FROM json_each(?))")
-				.bind(contactId, JSON.stringify(keys)),
-		]);
-		const record = contactRead?.results[0] as ContactRecord | undefined;
-		if (!record) throw new Error(`contact ${contactId} does not exist`);
-		const contact = fromRecord(record);
-		const seen = new Set(((seenRead?.results ?? []) as Array<{ key: string }>).map((row) => row.key));
+		const read = await readForApply(this.env, contactId, keys);
+		if (!read) throw new Error(`contact ${contactId} does not exist`);
+		const { contact, seen } = read;
 		const topicsByKey = new Map(topics.map((topic) => [topic.key, topic]));
 
 		const topicOf = (key: string) => topicsByKey.get(key);
@@ -275,7 +198,7 @@ export class ContactActor extends DurableObject<Bindings> {
 			}
 			const before = state;
 			if (history === null && isLate(state, event)) {
-				history = [...(await this.preferenceHistory(contactId)), ...appliedPreferences];
+				history = [...(await readPreferenceHistory(this.env, contactId)), ...appliedPreferences];
 			}
 			state = applyArrived(state, event, topicOf, history);
 			if (isPreferenceEvent(event)) (history ?? appliedPreferences).push(event);
@@ -292,62 +215,26 @@ export class ContactActor extends DurableObject<Bindings> {
 				changes: JSON.stringify(effect.changes),
 				changed: effect.changes.length > 0 ? 1 : 0,
 				properties: JSON.stringify(properties),
-				reason: textOrNull(event.properties.reason) ?? (event.event === "Complaint" ? "complaint" : null),
-				feedback: textOrNull(event.properties.comment) ?? textOrNull(event.properties.feedback),
+				...ledgerTexts(event),
 				idempotencyKey: event.idempotencyKey,
 				occurredAt: event.occurredAt,
 			});
 		}
 		if (rows.length === 0) return { contact, ledgerIds: [], duplicates };
 
-		// State, ledger rows and idempotency keys land in one batch (one transaction): all or nothing.
-		// Rows travel as one JSON parameter because D1 binds at most 100 parameters per statement.
 		// A confirmation through a signed link ends the suppression of the address it reached.
 		const ended = new Set(applied.flatMap((event) => suppressionsEndedBy(event, context.source)));
 		const endedAddresses = [...ended].map((kind) => contact[kind]).filter((address): address is string => !!address);
-		const endedHashes = await Promise.all(endedAddresses.map((address) => suppressionHash(this.env, address)));
-
-		const hashes = await addressHashes(this.env, contact);
 		const updatedAt = new Date().toISOString();
-		const [, inserted] = await db.batch([
-			// The address hashes too: rows written before contacts kept them get them on their next write.
-			db
-				.prepare("UPDATE contacts SET consent = ?, updated_at = ?, email_hash = ?, phone_hash = ? WHERE id = ?")
-				.bind(JSON.stringify(state), updatedAt, hashes.emailHash, hashes.phoneHash, contactId),
-			db
-				.prepare(
-					`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
-					   feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
-					 SELECT ?1, r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
-					   r.value ->> 'changed', r.value ->> 'properties', ?2, r.value ->> 'reason', r.value ->> 'feedback',
-					   ?3, ?4, ?5, r.value ->> 'idempotencyKey', r.value ->> 'occurredAt', ?6
-					 FROM json_each(?7) r ORDER BY r.key
-					 RETURNING id`,
-				)
-				.bind(
-					contactId,
-					context.source,
-					context.ip,
-					context.userAgent,
-					context.campaign,
-					context.receivedAt,
-					JSON.stringify(rows),
-				),
-			db
-				.prepare(
-					"INSERT INTO idempotency_keys (contact_id, key, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING",
-				)
-				.bind(contactId, updatedAt, JSON.stringify(keys)),
-			...(endedHashes.length > 0
-				? removeSuppressionStatements(db, endedHashes, {
-						source: context.source,
-						ip: context.ip,
-						userAgent: context.userAgent,
-						at: context.receivedAt,
-					})
-				: []),
-		]);
-		const ledgerIds = ((inserted?.results ?? []) as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
+		const ledgerIds = await writeApplied(this.env, {
+			contact,
+			state,
+			updatedAt,
+			rows,
+			keys,
+			context,
+			endedSuppressions: await keyedHashes(this.env, endedAddresses),
+		});
 		if (outboundEnabled(this.env)) await this.forward(contact, rows, ledgerIds, context);
 		return { contact: { ...contact, consent: state, updatedAt }, ledgerIds, duplicates };
 	}
@@ -390,65 +277,19 @@ export class ContactActor extends DurableObject<Bindings> {
 		}
 	}
 
-	/** The contact's preference events as the ledger recorded them, in arrival order. */
-	private async preferenceHistory(contactId: string): Promise<ConsentEvent[]> {
-		const { results } = await this.env.DB.prepare(
-			`SELECT event, channel, topic, properties, occurred_at FROM ledger
-			 WHERE contact_id = ? AND event IN (SELECT value FROM json_each(?)) ORDER BY id`,
-		)
-			.bind(contactId, JSON.stringify([...PREFERENCE_EVENTS]))
-			.all<{ event: string; channel: Channel | null; topic: string | null; properties: string; occurred_at: string }>();
-		return results.map((row) => ({
-			event: row.event,
-			channel: row.channel,
-			topic: row.topic,
-			properties: JSON.parse(row.properties),
-			occurredAt: row.occurred_at,
-		}));
-	}
-
 	private async updateProfileLocked(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {
-		const db = this.env.DB;
-		const record = await db.prepare("SELECT * FROM contacts WHERE id = ?").bind(contactId).first<ContactRecord>();
-		if (!record) return { ok: false, conflict: "gone" };
-		const current = fromRecord(record);
+		const current = await readContact(this.env, contactId);
+		if (!current) return { ok: false, conflict: "gone" };
 		// A user's externalId never changes: a second externalId for the same person is a mismatch.
 		if (patch.externalId !== undefined && current.externalId !== null && current.externalId !== patch.externalId) {
 			return { ok: false, conflict: "external_id" };
 		}
-		const next = {
+		return writeProfile(this.env, contactId, {
 			externalId: patch.externalId ?? current.externalId,
 			email: patch.email === undefined ? current.email : patch.email,
 			phone: patch.phone === undefined ? current.phone : patch.phone,
 			businessUnit: patch.businessUnit ?? current.businessUnit,
 			traits: patch.traits ?? current.traits,
-		};
-		try {
-			const { emailHash, phoneHash } = await addressHashes(this.env, next);
-			const row = await db
-				.prepare(
-					`UPDATE contacts SET external_id = ?, email = ?, phone = ?, email_hash = ?, phone_hash = ?,
-					   business_unit = ?, traits = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-					 WHERE id = ? RETURNING *`,
-				)
-				.bind(
-					next.externalId,
-					next.email,
-					next.phone,
-					emailHash,
-					phoneHash,
-					next.businessUnit,
-					JSON.stringify(next.traits),
-					contactId,
-				)
-				.first<ContactRecord>();
-			if (!row) return { ok: false, conflict: "gone" };
-			return { ok: true, contact: fromRecord(row) };
-		} catch (error) {
-			if (String(error).includes("UNIQUE constraint failed")) {
-				return { ok: false, conflict: String(error).includes("external_id") ? "external_id" : "identity" };
-			}
-			throw error;
-		}
+		});
 	}
 }

@@ -1,44 +1,8 @@
 import { effectiveTopicStatus } from "../consent/decision";
-import type { Channel, ChannelState, ConsentState, TopicStatus } from "../consent/types";
+import type { Channel, ChannelState, TopicStatus } from "../consent/types";
+import type { Contact } from "../db/contacts";
 
-/** A contacts row as D1 returns it with `SELECT *`. */
-export interface ContactRecord {
-	id: string;
-	external_id: string | null;
-	email: string | null;
-	business_unit: string;
-	phone: string | null;
-	traits: string;
-	consent: string;
-	created_at: string;
-	updated_at: string;
-}
-
-export interface Contact {
-	id: string;
-	externalId: string | null;
-	email: string | null;
-	businessUnit: string;
-	phone: string | null;
-	traits: Record<string, unknown>;
-	consent: ConsentState;
-	createdAt: string;
-	updatedAt: string;
-}
-
-export function fromRecord(row: ContactRecord): Contact {
-	return {
-		id: row.id,
-		externalId: row.external_id,
-		email: row.email,
-		businessUnit: row.business_unit,
-		phone: row.phone,
-		traits: JSON.parse(row.traits),
-		consent: JSON.parse(row.consent),
-		createdAt: row.created_at,
-		updatedAt: row.updated_at,
-	};
-}
+export type { Contact };
 
 export interface ContactJson extends Omit<Contact, "consent"> {
 	consent: {

@@ -1,25 +1,20 @@
+import { ConsentError } from "../consent/errors";
 import { canonicalEventName } from "../consent/normalize";
 import { CONFIRMATION_REQUIRED } from "../consent/reducer";
 import { addressKindOf } from "../consent/suppression";
-import type { Channel, TopicDefinition } from "../consent/types";
+import { occurrenceTime } from "../consent/topics";
+import type { IncomingEvent, TopicDefinition } from "../consent/types";
 import { resolveEvent } from "../consent/validate-event";
+import { findSuppressed } from "../db/suppressions";
+import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
-import { findSuppressed } from "../erasure/suppression";
-import { ApiError, invalid } from "../http/errors";
+import { ApiError } from "../http/errors";
 import { CONFIRM_LINK_LIFETIME_SECONDS } from "../links/token";
-import { loadTopics } from "../topics/topics";
+
 import type { ApplyResult, ContactActor, EventContext, EventToApply } from "./contact-actor";
 import type { Contact } from "./contact-row";
 
-/** An event as callers send it (validated for shape, not yet against topics). */
-export interface IncomingEvent {
-	event: string;
-	channel?: Channel | null;
-	topic?: string | null;
-	properties?: Record<string, unknown>;
-	timestamp?: string;
-	idempotencyKey?: string | null;
-}
+export type { IncomingEvent } from "../consent/types";
 
 export interface Confirmation {
 	topic: string;
@@ -35,6 +30,8 @@ export function actorFor(
 	env: Bindings,
 	contactId: string,
 ): Pick<ContactActor, "applyEvents" | "updateProfile" | "erase"> {
+	// The RPC stub's generated types turn results holding `unknown` (traits, properties) into
+	// `never`, so the stub is typed as the class it forwards to.
 	return env.CONTACT_ACTOR.get(env.CONTACT_ACTOR.idFromName(contactId)) as unknown as ContactActor;
 }
 
@@ -56,7 +53,7 @@ export async function recordEvents(
 	const events: EventToApply[] = [];
 	const errors: Array<{ path: string; message: string }> = [];
 	incoming.forEach((raw, index) => {
-		const occurredAt = raw.timestamp && raw.timestamp < context.receivedAt ? raw.timestamp : context.receivedAt;
+		const occurredAt = occurrenceTime(raw.timestamp, context.receivedAt);
 		const resolved = resolveEvent(
 			{
 				event: canonicalEventName(raw.event),
@@ -71,7 +68,7 @@ export async function recordEvents(
 		if ("error" in resolved) errors.push({ path: `events.${index}`, message: resolved.error });
 		else events.push({ ...resolved.event, idempotencyKey: raw.idempotencyKey ?? null });
 	});
-	if (errors.length > 0) throw invalid(`${errors[0]?.path}: ${errors[0]?.message}`, errors);
+	if (errors.length > 0) throw new ConsentError("invalid_event", `${errors[0]?.path}: ${errors[0]?.message}`, errors);
 
 	// Links are made from a known origin, or not at all: checked before anything is written.
 	const base = events.some((e) => e.event === "Subscribe") ? linkBase() : null;

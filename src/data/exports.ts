@@ -8,7 +8,22 @@
  */
 import { effectiveTopicStatus } from "../consent/decision";
 import { CHANNELS, type Channel, type ConsentState, type TopicDefinition } from "../consent/types";
+import {
+	CONTACT_STATUSES,
+	type ContactExportFilter,
+	type ContactExportRow,
+	contactPage,
+	contactPageQuery,
+	type EventExportFilter,
+	type EventExportRow,
+	eventPage,
+	eventPageQuery,
+	queryText,
+} from "../db/exports";
 import type { Bindings } from "../env";
+
+export { CONTACT_STATUSES, type ContactExportFilter, type EventExportFilter };
+
 import { type CsvColumn, type CsvValue, createRowEncoder } from "./csv";
 
 export const EXPORT_PAGE_SIZE = 1000;
@@ -83,59 +98,8 @@ export async function csvStream<Row>(
 	);
 }
 
-/**
- * The filters of a keyset page query, with their parameters in order.
- *
- * Filter columns are written `+column`, which keeps SQLite from answering through their indexes:
- * with an index on the filter (business unit, event and time) it would collect every matching row
- * and sort it by id on every page — quadratic in the export's size, with the whole result in a
- * temporary B-tree. Walking the primary key from the cursor and filtering as it goes reads each
- * row at most once over the whole export and stops a page after EXPORT_PAGE_SIZE matches.
- */
-class Where {
-	readonly conditions: string[] = [];
-	readonly params: unknown[] = [];
-
-	add(condition: string, ...params: unknown[]): this {
-		this.conditions.push(condition);
-		this.params.push(...params);
-		return this;
-	}
-
-	sql(): string {
-		return this.conditions.length > 0 ? `AND ${this.conditions.join(" AND ")}` : "";
-	}
-}
-
 // ---------------------------------------------------------------------------------------------
 // contacts.csv
-
-export const CONTACT_STATUSES = ["opted_out", "subscribed", "unsubscribed", "pending", "blocked", "bounced"] as const;
-export type ContactStatus = (typeof CONTACT_STATUSES)[number];
-
-export interface ContactExportFilter {
-	businessUnit?: string;
-	/** opted_out/bounced: of `channel`, or of any channel without one; subscribed/unsubscribed/pending: effective status of `topic`. */
-	status?: ContactStatus;
-	channel?: Channel;
-	/** With a topic status; alone: contacts with any status for the topic. */
-	topic?: TopicDefinition;
-	/** updated_at >= from (inclusive), ISO 8601 UTC. */
-	from?: string;
-	/** updated_at < to (exclusive). */
-	to?: string;
-}
-
-interface ContactExportRow {
-	id: string;
-	external_id: string | null;
-	email: string | null;
-	phone: string | null;
-	business_unit: string;
-	created_at: string;
-	updated_at: string;
-	consent: string;
-}
 
 /**
  * The column layout of contacts.csv: identity and times, `blocked`, `optedOut:<channel>` and
@@ -158,43 +122,6 @@ export function contactColumns(topics: readonly TopicDefinition[]): CsvColumn[] 
 	];
 }
 
-const channelFlag = (field: "optedOut" | "bounced", channel: Channel) => `$.channels.${channel}.${field}`;
-// Topic keys may contain dots, so the key is a quoted JSON path label (keys never contain quotes).
-const topicStatusPath = (key: string) => `$.topics."${key}".status`;
-
-function contactConditions(filter: ContactExportFilter): Where {
-	const where = new Where();
-	if (filter.businessUnit) where.add("+business_unit = ?", filter.businessUnit);
-	if (filter.from) where.add("+updated_at >= ?", filter.from);
-	if (filter.to) where.add("+updated_at < ?", filter.to);
-	const { status, channel, topic } = filter;
-	if (status === "blocked") where.add("consent ->> '$.blocked' = 1");
-	if (status === "opted_out" || status === "bounced") {
-		const field = status === "opted_out" ? "optedOut" : "bounced";
-		if (channel) where.add("consent ->> ? = 1", channelFlag(field, channel));
-		else
-			where.add(
-				`EXISTS (SELECT 1 FROM json_each(contacts.consent, '$.channels') AS c WHERE c.value ->> '${field}' = 1)`,
-			);
-	}
-	if (topic) {
-		const statusPath = topicStatusPath(topic.key);
-		const channelOptedOut = channelFlag("optedOut", topic.channel);
-		// The effective status is unsubscribed while the topic's channel is opted out.
-		if (status === "subscribed" || status === "pending") {
-			where.add("consent ->> ? = ? AND coalesce(consent ->> ?, 0) = 0", statusPath, status, channelOptedOut);
-		} else if (status === "unsubscribed") {
-			where.add(
-				"(consent ->> ? = 'unsubscribed' OR (consent ->> ? IS NOT NULL AND consent ->> ? = 1))",
-				statusPath,
-				statusPath,
-				channelOptedOut,
-			);
-		} else where.add("consent ->> ? IS NOT NULL", statusPath);
-	}
-	return where;
-}
-
 export function contactsCsv(
 	env: Bindings,
 	filter: ContactExportFilter,
@@ -202,19 +129,11 @@ export function contactsCsv(
 	pageSize = EXPORT_PAGE_SIZE,
 ): PagedCsv<ContactExportRow> {
 	const row = createRowEncoder(contactColumns(topics));
-	const where = contactConditions(filter);
-	const sql = `SELECT id, external_id, email, phone, business_unit, created_at, updated_at, consent
-		FROM contacts WHERE id > ? ${where.sql()} ORDER BY id LIMIT ?`;
 	return {
 		header: row.header,
 		pageSize,
-		sql,
-		async fetchPage(after) {
-			const { results } = await env.DB.prepare(sql)
-				.bind(after?.id ?? "", ...where.params, pageSize)
-				.all<ContactExportRow>();
-			return results;
-		},
+		sql: queryText(contactPageQuery(filter, null, pageSize)),
+		fetchPage: (after) => contactPage(env, filter, after?.id ?? null, pageSize),
 		encode(contact) {
 			const state = JSON.parse(contact.consent) as ConsentState;
 			const values: CsvValue[] = [
@@ -239,41 +158,6 @@ export function contactsCsv(
 
 // ---------------------------------------------------------------------------------------------
 // events.csv
-
-export interface EventExportFilter {
-	/** Canonical event name (system events) or a custom name, exactly. */
-	event?: string;
-	source?: string;
-	/** Only rows of contacts in this business unit (rows of erased contacts have none). */
-	businessUnit?: string;
-	/** occurred_at >= from, ISO 8601 UTC. */
-	from?: string;
-	/** occurred_at < to. */
-	to?: string;
-}
-
-interface EventExportRow {
-	id: number;
-	occurred_at: string;
-	received_at: string;
-	contact_id: string;
-	external_id: string | null;
-	email: string | null;
-	phone: string | null;
-	business_unit: string | null;
-	event: string;
-	channel: string | null;
-	topic: string | null;
-	changed: number;
-	source: string;
-	reason: string | null;
-	feedback: string | null;
-	campaign: string | null;
-	ip: string | null;
-	user_agent: string | null;
-	changes: string;
-	properties: string;
-}
 
 export const EVENT_COLUMNS: readonly CsvColumn[] = [
 	{ name: "id" },
@@ -304,28 +188,11 @@ export function eventsCsv(
 	pageSize = EXPORT_PAGE_SIZE,
 ): PagedCsv<EventExportRow> {
 	const row = createRowEncoder(EVENT_COLUMNS);
-	const where = new Where();
-	if (filter.event) where.add("+l.event = ?", filter.event);
-	if (filter.source) where.add("+l.source = ?", filter.source);
-	if (filter.from) where.add("+l.occurred_at >= ?", filter.from);
-	if (filter.to) where.add("+l.occurred_at < ?", filter.to);
-	if (filter.businessUnit) where.add("+c.business_unit = ?", filter.businessUnit);
-	// The contact columns are the contact as it is now; rows of erased contacts have none.
-	const sql = `SELECT l.id, l.occurred_at, l.received_at, l.contact_id, c.external_id, c.email, c.phone,
-			c.business_unit, l.event, l.channel, l.topic, l.changed, l.source, l.reason, l.feedback, l.campaign,
-			l.ip, l.user_agent, l.changes, l.properties
-		FROM ledger AS l LEFT JOIN contacts AS c ON c.id = l.contact_id
-		WHERE l.id > ? ${where.sql()} ORDER BY l.id LIMIT ?`;
 	return {
 		header: row.header,
 		pageSize,
-		sql,
-		async fetchPage(after) {
-			const { results } = await env.DB.prepare(sql)
-				.bind(after?.id ?? 0, ...where.params, pageSize)
-				.all<EventExportRow>();
-			return results;
-		},
+		sql: queryText(eventPageQuery(filter, null, pageSize)),
+		fetchPage: (after) => eventPage(env, filter, after?.id ?? null, pageSize),
 		encode(event) {
 			return row.encode([
 				event.id,

@@ -1,22 +1,7 @@
-/**
- * Bulk import of contacts and their consent, from CSV or NDJSON, streamed.
- *
- * Lines are read in batches. Per batch: the contacts the lines name are found with three
- * statements (by externalId, email+BU, phone+BU), the addresses of contacts to be created are
- * checked against the suppressions with one more; then each line is compared with its contact's
- * consent state by running the pure reducer over the events the line implies, and only events
- * that change something are kept. Per contact, the profile is created or updated through the
- * upsert functions and the events go through `recordEvents` (source `import`), contacts in
- * parallel. A line that changes nothing costs no write: importing a file again adds no ledger row.
- *
- * Every event carries an idempotency key `import:<sha-256 of contact id, the contact's updatedAt as
- * read, line number, event, channel, topic>`: two imports of one file running at the same time
- * apply each fact once. The contact's version is part of the key so that a value that comes back
- * (opted out, then in, then out again by three imports) applies each time.
- */
-import { effectiveTopicStatus } from "../consent/decision";
+import { ConsentError, type ConsentErrorCode } from "../consent/errors";
+import { planIdentity } from "../consent/identity";
+import { importLineEvents } from "../consent/import-lines";
 import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
-import { applyEvent, isSuperseded } from "../consent/reducer";
 import {
 	CHANNELS,
 	type Channel,
@@ -28,15 +13,15 @@ import {
 	type TopicStatus,
 } from "../consent/types";
 import type { EventContext } from "../contacts/contact-actor";
-import { type Contact, type ContactRecord, fromRecord } from "../contacts/contact-row";
-import { findOrCreateLead, insertContact } from "../contacts/identity";
 import { type IncomingEvent, type LinkBase, recordEvents } from "../contacts/record-events";
 import { upsertLead, upsertUser } from "../contacts/upsert";
-import type { Bindings } from "../env";
-import { findSuppressed } from "../erasure/suppression";
+import { type Contact, findContactsNamedBy, findOrCreateLead, insertContact } from "../db/contacts";
+import { findSuppressed } from "../db/suppressions";
+import { loadTopics } from "../db/topics";
+import { type Bindings, getConfig } from "../env";
 import { sha256Hex } from "../http/auth";
 import { ApiError } from "../http/errors";
-import { loadTopics, topicAvailableIn } from "../topics/topics";
+
 import { unneutralizeFormula } from "./csv";
 import { BodyTooLargeError, readCsv, readLines } from "./csv-reader";
 
@@ -209,7 +194,13 @@ export function parseTimestamp(text: string): string | null {
 	return new Date(time).toISOString();
 }
 
-function parseLine(line: number, cells: ReadonlyArray<readonly [Column, unknown]>): ParsedLine {
+/** `countryOf`: the ISO country of the line's business unit (null: the import's), for national phone numbers. */
+function parseLine(
+	line: number,
+	cells: ReadonlyArray<readonly [Column, unknown]>,
+	countryOf: (businessUnit: string | null) => string | undefined = () => undefined,
+): ParsedLine {
+	let phoneText: string | null = null;
 	const parsed: ParsedLine = {
 		line,
 		externalId: null,
@@ -241,13 +232,10 @@ function parseLine(line: number, cells: ReadonlyArray<readonly [Column, unknown]
 				if (!parsed.email) throw new LineFailure("invalid_email", `email: "${text}" is not a valid email address`);
 				break;
 			}
-			case "phone": {
-				const text = textOf(value, "phone");
-				if (text === null) break;
-				parsed.phone = normalizePhone(text);
-				if (!parsed.phone) throw new LineFailure("invalid_phone", `phone: "${text}" is not an E.164 phone number`);
+			case "phone":
+				// Read once the line's business unit is known (its column may come later).
+				phoneText = textOf(value, "phone");
 				break;
-			}
 			case "businessUnit": {
 				const text = textOf(value, "businessUnit");
 				if (text === null) break;
@@ -297,6 +285,14 @@ function parseLine(line: number, cells: ReadonlyArray<readonly [Column, unknown]
 				parsed.topics.push({ key: column.key, status });
 				break;
 			}
+		}
+	}
+	if (phoneText !== null) {
+		const country = countryOf(parsed.businessUnit);
+		parsed.phone = normalizePhone(phoneText, country);
+		if (!parsed.phone) {
+			const national = country ? `, or national for ${country}` : "";
+			throw new LineFailure("invalid_phone", `phone: "${phoneText}" is not a valid phone number (E.164${national})`);
 		}
 	}
 	if (!parsed.externalId && !parsed.email && !parsed.phone) {
@@ -472,7 +468,6 @@ class Importer {
 
 	/** The contacts the batch names, by externalId, email+BU and phone+BU: one D1 batch of three reads. */
 	private async lookup(batch: ParsedLine[]): Promise<Lookup> {
-		const db = this.env.DB;
 		const externalIds = new Set<string>();
 		const emails = new Map<string, [string, string]>();
 		const phones = new Map<string, [string, string]>();
@@ -482,29 +477,16 @@ class Importer {
 			if (line.email) emails.set(byEmail(businessUnit, line.email), [businessUnit, line.email]);
 			if (line.phone) phones.set(byPhone(businessUnit, line.phone), [businessUnit, line.phone]);
 		}
-		const results = await db.batch<ContactRecord>([
-			db
-				.prepare("SELECT c.* FROM json_each(?) AS j JOIN contacts AS c ON c.external_id = j.value")
-				.bind(JSON.stringify([...externalIds])),
-			db
-				.prepare(
-					"SELECT c.* FROM json_each(?) AS j JOIN contacts AS c ON c.business_unit = j.value ->> 0 AND c.email = j.value ->> 1",
-				)
-				.bind(JSON.stringify([...emails.values()])),
-			db
-				.prepare(
-					"SELECT c.* FROM json_each(?) AS j JOIN contacts AS c ON c.business_unit = j.value ->> 0 AND c.phone = j.value ->> 1",
-				)
-				.bind(JSON.stringify([...phones.values()])),
-		]);
+		const found = await findContactsNamedBy(this.env, {
+			externalIds: [...externalIds],
+			emails: [...emails.values()],
+			phones: [...phones.values()],
+		});
 		const lookup: Lookup = new Map();
-		for (const result of results) {
-			for (const record of result.results) {
-				const contact = fromRecord(record);
-				if (contact.externalId) lookup.set(byExternalId(contact.externalId), contact);
-				if (contact.email) lookup.set(byEmail(contact.businessUnit, contact.email), contact);
-				if (contact.phone) lookup.set(byPhone(contact.businessUnit, contact.phone), contact);
-			}
+		for (const contact of found) {
+			if (contact.externalId) lookup.set(byExternalId(contact.externalId), contact);
+			if (contact.email) lookup.set(byEmail(contact.businessUnit, contact.email), contact);
+			if (contact.phone) lookup.set(byPhone(contact.businessUnit, contact.phone), contact);
 		}
 		return lookup;
 	}
@@ -545,96 +527,56 @@ class Importer {
 	private plan(line: ParsedLine, lookup: Lookup, suppressed: Set<string>, work: Map<string, ContactWork>) {
 		const env = this.env;
 		const businessUnit = line.businessUnit ?? this.options.businessUnit;
-		const emailOwner = line.email ? lookup.get(byEmail(businessUnit, line.email)) : undefined;
-		const phoneOwner = line.phone ? lookup.get(byPhone(businessUnit, line.phone)) : undefined;
-		const conflict = () =>
-			new LineFailure("conflict", "the email and the phone belong to two different contacts in this business unit");
+		const emailOwner = (line.email && lookup.get(byEmail(businessUnit, line.email))) || null;
+		const phoneOwner = (line.phone && lookup.get(byPhone(businessUnit, line.phone))) || null;
+		const user = (line.externalId && lookup.get(byExternalId(line.externalId))) || null;
 		let contact: Contact | undefined;
 		let profile: (() => Promise<Contact>) | null = null;
 		let create: ContactWork["create"] = null;
 		let targetUnit = businessUnit;
 
-		if (line.externalId) {
+		const plan = planIdentity(line, { user, emailOwner, phoneOwner });
+		if (plan.kind === "existing" && line.externalId) {
+			// The user the line names: the unit it is in, and the one the line moves it to, must be allowed.
 			const externalId = line.externalId;
-			const user = lookup.get(byExternalId(externalId));
-			if (user) {
-				this.allowed(user.businessUnit);
-				if (line.businessUnit) this.allowed(line.businessUnit);
-				const patch: { email?: string; phone?: string; businessUnit?: string } = {};
-				if (line.email && line.email !== user.email) patch.email = line.email;
-				if (line.phone && line.phone !== user.phone) patch.phone = line.phone;
-				if (line.businessUnit && line.businessUnit !== user.businessUnit) patch.businessUnit = line.businessUnit;
-				if (Object.keys(patch).length > 0) {
-					profile = async () => (await upsertUser(env, externalId, patch)).contact;
-				}
-				contact = user;
-				targetUnit = patch.businessUnit ?? user.businessUnit;
-			} else {
-				this.allowed(businessUnit);
-				if (emailOwner && phoneOwner && emailOwner.id !== phoneOwner.id) throw conflict();
-				const match = emailOwner ?? phoneOwner;
-				const fields = { email: line.email, phone: line.phone, businessUnit };
-				if (match?.externalId) {
-					throw new LineFailure(
-						"external_ids_mismatch",
-						`this ${emailOwner ? "email" : "phone"} and business unit belong to a different user`,
-					);
-				}
-				if (match) {
-					// The lead becomes this user, same contact id, ledger kept.
-					profile = async () => (await upsertUser(env, externalId, fields)).contact;
-					contact = match;
-				} else {
-					this.refuseSuppressed(line, suppressed);
-					create = async () => {
-						const inserted = await insertContact(env, { externalId, ...fields, traits: {} });
-						return inserted ? { contact: inserted, created: true } : await upsertUser(env, externalId, fields);
-					};
-				}
-			}
+			this.allowed(plan.contact.businessUnit);
+			if (line.businessUnit) this.allowed(line.businessUnit);
+			const patch: { email?: string; phone?: string; businessUnit?: string } = {};
+			if (line.email && line.email !== plan.contact.email) patch.email = line.email;
+			if (line.phone && line.phone !== plan.contact.phone) patch.phone = line.phone;
+			if (line.businessUnit && line.businessUnit !== plan.contact.businessUnit) patch.businessUnit = line.businessUnit;
+			if (Object.keys(patch).length > 0) profile = async () => (await upsertUser(env, externalId, patch)).contact;
+			contact = plan.contact;
+			targetUnit = patch.businessUnit ?? plan.contact.businessUnit;
 		} else {
 			this.allowed(businessUnit);
-			if (line.email) {
-				const email = line.email;
-				if (emailOwner) {
-					if (phoneOwner && phoneOwner.id !== emailOwner.id) throw conflict();
-					if (line.phone && line.phone !== emailOwner.phone) {
-						const phone = line.phone;
-						const owner = emailOwner;
-						profile = async () =>
-							owner.externalId
-								? (await upsertUser(env, owner.externalId, { phone })).contact
-								: (await upsertLead(env, { email, phone, businessUnit })).contact;
-					}
-					contact = emailOwner;
-				} else if (phoneOwner) {
-					throw new LineFailure("conflict", "the phone belongs to another contact in this business unit");
-				} else {
-					this.refuseSuppressed(line, suppressed);
-					const phone = line.phone;
-					create = async () => {
-						const inserted = await insertContact(env, { externalId: null, email, phone, businessUnit, traits: {} });
-						if (inserted) return { contact: inserted, created: true };
-						return { contact: (await upsertLead(env, { email, phone, businessUnit })).contact, created: false };
-					};
+			if (plan.kind === "refused") throw lineFailureOf(plan.error);
+			const { email, phone, externalId } = line;
+			if (plan.kind === "existing") {
+				// Named by its address: a new phone on the line is the only profile change an address line makes.
+				const owner = plan.contact;
+				if (email && phone && phone !== owner.phone) {
+					profile = async () =>
+						owner.externalId
+							? (await upsertUser(env, owner.externalId, { phone })).contact
+							: (await upsertLead(env, { email, phone, businessUnit })).contact;
 				}
+				contact = owner;
+			} else if (plan.kind === "adopt" && externalId) {
+				// The lead becomes this user, same contact id, ledger kept.
+				profile = async () => (await upsertUser(env, externalId, { email, phone, businessUnit })).contact;
+				contact = plan.contact;
 			} else {
-				const phone = line.phone as string;
-				if (phoneOwner) contact = phoneOwner;
-				else {
-					this.refuseSuppressed(line, suppressed);
-					create = async () => {
-						const inserted = await insertContact(env, {
-							externalId: null,
-							email: null,
-							phone,
-							businessUnit,
-							traits: {},
-						});
-						if (inserted) return { contact: inserted, created: true };
-						return { contact: await findOrCreateLead(env, { phone, businessUnit }), created: false };
-					};
-				}
+				this.refuseSuppressed(line, suppressed);
+				create = async () => {
+					const inserted = await insertContact(env, { externalId, email, phone, businessUnit, traits: {} });
+					if (inserted) return { contact: inserted, created: true };
+					// Created meanwhile by someone else: as an update of that contact.
+					if (externalId) return upsertUser(env, externalId, { email, phone, businessUnit });
+					if (email)
+						return { contact: (await upsertLead(env, { email, phone, businessUnit })).contact, created: false };
+					return { contact: await findOrCreateLead(env, { phone: phone as string, businessUnit }), created: false };
+				};
 			}
 		}
 
@@ -654,66 +596,20 @@ class Importer {
 		} else work.set(key, { contact: contact ?? null, create, created: false, state, lines: [entry] });
 	}
 
-	/**
-	 * The events that make the contact what the line says, in this order: topics (a confirmation
-	 * opts its channel in), opt-outs and opt-ins, bounces, block. An event is kept only when the
-	 * reducer says it changes the state: equal values, and values older than the state's (a
-	 * `timestamp` before the last change of that preference), produce nothing.
-	 */
+	/** The events that make the contact what the line says (the rules: importLineEvents). */
 	private eventsFor(line: ParsedLine, start: ConsentState, businessUnit: string) {
-		const topicOf = (key: string) => this.topics.get(key);
-		const now = this.options.context.receivedAt;
-		const occurredAt = line.timestamp && line.timestamp < now ? line.timestamp : now;
-		const candidates: ConsentEvent[] = [];
-		const event = (name: string, channel: Channel | null, topic: string | null = null, properties = {}) =>
-			candidates.push({ event: name, channel, topic, properties, occurredAt });
-
-		// The plain optedOut column (or the import's default for lines without one) means the
-		// import's channel, or every channel.
-		const optedOut = line.optedOut.map((entry) =>
-			entry.channel ? entry : { ...entry, channel: this.options.channel },
+		const result = importLineEvents(
+			line,
+			start,
+			{ businessUnit, topics: this.topics },
+			{
+				channel: this.options.channel,
+				optedOut: this.options.optedOut,
+				receivedAt: this.options.context.receivedAt,
+			},
 		);
-		if (this.options.optedOut !== null && !line.optedOut.some((entry) => entry.channel === null)) {
-			optedOut.push({ channel: this.options.channel, value: this.options.optedOut });
-		}
-		const optsIn = (channel: Channel) =>
-			optedOut.some((o) => !o.value && (o.channel === null || o.channel === channel));
-
-		for (const { key, status } of line.topics) {
-			const topic = this.topics.get(key);
-			if (!topic || !topicAvailableIn(topic, businessUnit)) {
-				throw new LineFailure("unknown_topic", `unknown topic "${key}" for business unit "${businessUnit}"`);
-			}
-			if (status === "unsubscribed") {
-				// Already unsubscribed in effect (its channel is opted out and stays so): our own export
-				// says "unsubscribed" there, and importing it back must change nothing.
-				if (effectiveTopicStatus(start, key) === "unsubscribed" && !optsIn(topic.channel)) continue;
-				event("Unsubscribe", topic.channel, key);
-			} else if (status === "pending") {
-				if (!topic.doubleOptIn) {
-					throw new LineFailure("invalid_topic_status", `topic:${key}: "pending" needs a double-opt-in topic`);
-				}
-				event("Subscribe", topic.channel, key);
-			} else {
-				// The person consented in the old tool: for a double-opt-in topic that is a confirmation.
-				event(topic.doubleOptIn ? "Confirm Subscription" : "Subscribe", topic.channel, key);
-			}
-		}
-		for (const { channel, value } of optedOut) event(value ? "Opt Out" : "Opt In", channel);
-		for (const channel of line.bounced) event("Bounce", channel, null, { type: "hard" });
-		if (line.blocked !== null) event(line.blocked ? "Block" : "Unblock", null);
-
-		let state = start;
-		const events: ConsentEvent[] = [];
-		for (const candidate of candidates) {
-			// Without the contact's history at hand: a value older than the preference it sets is no news.
-			if (isSuperseded(state, candidate)) continue;
-			const result = applyEvent(state, candidate, topicOf);
-			if (result.effect.changes.length === 0) continue;
-			state = result.state;
-			events.push(candidate);
-		}
-		return { events, state };
+		if ("problem" in result) throw new LineFailure(result.problem.code, result.problem.message);
+		return result;
 	}
 
 	/** One contact: create or update its profile, then record the lines' events in one call. */
@@ -773,8 +669,17 @@ class Importer {
 	}
 }
 
+/** The line error for each refusal of the domain. */
+const LINE_CODES: Record<ConsentErrorCode, string> = {
+	invalid_event: "invalid",
+	external_ids_mismatch: "external_ids_mismatch",
+	identity_conflict: "conflict",
+	contact_changed: "conflict",
+};
+
 function lineFailureOf(error: unknown): LineFailure {
 	if (error instanceof LineFailure) return error;
+	if (error instanceof ConsentError) return new LineFailure(LINE_CODES[error.code], error.detail);
 	if (error instanceof ApiError) {
 		const code =
 			error.code === "EXTERNAL_IDS_MISMATCH"
@@ -813,6 +718,8 @@ export async function importContacts(
 	const maxLines = options.maxLines ?? MAX_IMPORT_LINES;
 	const maxBytes = options.maxBytes ?? MAX_IMPORT_BYTES;
 	let lastLine = 1;
+	const countries = getConfig(env).businessUnitCountries;
+	const countryOf = (businessUnit: string | null) => countries[businessUnit ?? options.businessUnit];
 	const take = async (line: number, cells: () => Array<readonly [Column, unknown]>) => {
 		lastLine = line;
 		if (importer.report.processed >= maxLines) {
@@ -821,7 +728,7 @@ export async function importContacts(
 		}
 		importer.report.processed++;
 		try {
-			await importer.add(parseLine(line, cells()));
+			await importer.add(parseLine(line, cells(), countryOf));
 		} catch (error) {
 			if (!(error instanceof LineFailure)) throw error;
 			importer.fail(line, error);

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { ConsentState, FieldChange } from "../consent/types";
+import { CHANNELS, type ConsentState, type FieldChange } from "../consent/types";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
@@ -73,7 +73,7 @@ export const topics = sqliteTable("topics", {
 	key: text().primaryKey(),
 	name: text().notNull(),
 	description: text(),
-	channel: text().notNull(),
+	channel: text({ enum: CHANNELS }).notNull(),
 	doubleOptIn: integer({ mode: "boolean" }).notNull().default(false),
 	/** null: the topic exists in every business unit. */
 	businessUnit: text(),
@@ -123,7 +123,7 @@ export const webhookTokens = sqliteTable(
 export const deadLetters = sqliteTable("dead_letters", {
 	id: integer().primaryKey({ autoIncrement: true }),
 	/** The queue the message failed on, where a replay sends it back. */
-	queue: text().notNull(),
+	queue: text({ enum: ["webhook-events", "outbound"] }).notNull(),
 	body: text({ mode: "json" }).$type<unknown>().notNull(),
 	/** The business unit the message is about, when it names one: keys limited to units see only theirs. */
 	businessUnit: text(),

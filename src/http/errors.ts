@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ConsentError, type ConsentErrorCode } from "../consent/errors";
 
 export type ErrorCode =
 	| "VALIDATION_FAILED"
@@ -66,9 +67,21 @@ export function problem(c: Context, error: ApiError): Response {
 	return c.body(JSON.stringify(body), error.status, headers);
 }
 
+/** The answer for each refusal of the domain. */
+const CONSENT_ERRORS: Record<ConsentErrorCode, { status: ContentfulStatusCode; code: ErrorCode }> = {
+	invalid_event: { status: 400, code: "VALIDATION_FAILED" },
+	external_ids_mismatch: { status: 409, code: "EXTERNAL_IDS_MISMATCH" },
+	identity_conflict: { status: 409, code: "CONFLICT" },
+	contact_changed: { status: 409, code: "CONFLICT" },
+};
+
 /** Maps anything thrown to an ApiError; only unknown errors (logged by the caller) become 500s. */
 export function toApiError(err: unknown): ApiError | null {
 	if (err instanceof ApiError) return err;
+	if (err instanceof ConsentError) {
+		const { status, code } = CONSENT_ERRORS[err.code];
+		return new ApiError(status, code, err.detail, err.fields);
+	}
 	if (err instanceof HTTPException) {
 		if (err.status === 413) return new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.");
 		if (err.status === 415) {

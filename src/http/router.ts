@@ -1,7 +1,7 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { Bindings } from "../env";
-import type { Principal } from "./auth";
 import { ApiError } from "./errors";
+import type { Principal } from "./principal";
 
 export interface AppEnv {
 	Bindings: Bindings;

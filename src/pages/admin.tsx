@@ -1,5 +1,6 @@
 import type { Child, FC } from "hono/jsx";
-import type { CampaignStat, GroupBy, Interval, RecentEvent, SeriesPoint } from "../reports/stats";
+import type { CampaignStat, RecentEvent } from "../db/stats";
+import type { GroupBy, Interval, SeriesPoint } from "../reports/stats";
 import { renderPage } from "./layout";
 
 /*

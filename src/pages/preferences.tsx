@@ -1,5 +1,5 @@
+import type { ChannelChoices, PreferenceConflict } from "../consent/preferences";
 import type { Channel } from "../consent/types";
-import type { ChannelChoices, PreferenceConflict } from "../public/preferences-model";
 import type { Locale, MessageKey, Translate } from "./i18n";
 import { Layout, renderPage } from "./layout";
 

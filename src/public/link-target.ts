@@ -1,11 +1,11 @@
 import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+import { topicAvailableIn } from "../consent/topics";
 import { CHANNELS, type Channel, type TopicDefinition } from "../consent/types";
-import type { Contact } from "../contacts/contact-row";
-import { findContact } from "../contacts/identity";
+import { type Contact, findContact } from "../db/contacts";
+import { findTopic } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
 import type { LinkClaims, LinkPurpose } from "../links/token";
 import type { ErrorMessageKey } from "../pages/error-page";
-import { findTopic, topicAvailableIn } from "../topics/topics";
 
 export type LeadSubject = { email: string; businessUnit: string } | { phone: string; businessUnit: string };
 

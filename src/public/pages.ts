@@ -2,17 +2,24 @@ import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { effectiveTopicStatus } from "../consent/decision";
 import {
-	CHANNELS,
-	type Channel,
-	type ConsentState,
-	emptyConsentState,
-	type TopicDefinition,
-	UNSUBSCRIBE_REASONS,
-} from "../consent/types";
+	type ChannelChoices,
+	type PreferenceConflict,
+	preferenceChoices,
+	preferenceEvents,
+} from "../consent/preferences";
+import { topicAvailableIn } from "../consent/topics";
+import { CHANNELS, type Channel, emptyConsentState, type TopicDefinition, UNSUBSCRIBE_REASONS } from "../consent/types";
+import {
+	channelsOptedOutBy,
+	isUnsubscribed,
+	type UnsubscribeScope,
+	undoEvents,
+	unsubscribeEvents,
+} from "../consent/unsubscribe";
 import type { EventContext } from "../contacts/contact-actor";
-import type { Contact } from "../contacts/contact-row";
-import { findOrCreateLead } from "../contacts/identity";
 import { type IncomingEvent, linkBaseFor, recordEvents, requestContext } from "../contacts/record-events";
+import { type Contact, findOrCreateLead } from "../db/contacts";
+import { loadTopics } from "../db/topics";
 import { getConfig } from "../env";
 import { toApiError } from "../http/errors";
 import type { AppEnv } from "../http/router";
@@ -22,14 +29,13 @@ import { pickLocale, translator } from "../pages/i18n";
 import { renderPreferencesPage } from "../pages/preferences";
 import {
 	MAX_COMMENT_LENGTH,
+	type UnsubscribeScope as PageScope,
 	renderResubscribedPage,
 	renderUnsubscribedPage,
 	renderUnsubscribePage,
-	type UnsubscribeScope,
 } from "../pages/unsubscribe";
-import { loadTopics, topicAvailableIn } from "../topics/topics";
+
 import { type LinkFailure, type LinkTarget, resolveLink } from "./link-target";
-import { type ChannelChoices, type PreferenceConflict, preferenceChoices, preferenceEvents } from "./preferences-model";
 
 /**
  * The public link pages: /u (unsubscribe, RFC 8058 one-click), /p (preference center),
@@ -119,38 +125,17 @@ function record(
 // ---------------------------------------------------------------------------------------------
 // /u/{token}: unsubscribe
 
-function scopeOf(target: LinkTarget): UnsubscribeScope {
+function scopeOf(target: LinkTarget): PageScope {
 	if (target.topic) return { topic: target.topic.name };
 	if (target.channel) return { channel: target.channel };
 	return { everything: true };
 }
 
-/** A topic link unsubscribes that topic, a channel link opts out that channel, else every channel. */
-function unsubscribeEvents(target: LinkTarget, properties: Record<string, unknown>): IncomingEvent[] {
-	if (target.topic) return [{ event: "Unsubscribe", topic: target.topic.key, properties }];
-	return [{ event: "Opt Out", channel: target.channel, properties }];
-}
-
-function isUnsubscribed(target: LinkTarget, state: ConsentState): boolean {
-	if (target.topic) return effectiveTopicStatus(state, target.topic.key) === "unsubscribed";
-	const channels = target.channel ? [target.channel] : CHANNELS;
-	return channels.every((channel) => state.channels[channel]?.optedOut === true);
-}
-
-/**
- * Undo restores what the person had: a topic link makes the topic subscribed again at once
- * ("Confirm Subscription": no second double-opt-in round, since the person acts through a link sent
- * to them, and the topic's channel is opened too, since they asked to get this topic); a channel or
- * everything link opts in again only the channels this unsubscribe opted out.
- */
-function undoEvents(target: LinkTarget, requested: string[]): IncomingEvent[] {
-	if (target.topic) return [{ event: "Confirm Subscription", topic: target.topic.key }];
-	const scope: readonly Channel[] = target.channel ? [target.channel] : CHANNELS;
-	const asked = scope.filter((channel) => requested.includes(channel));
-	const channels = asked.length > 0 ? asked : scope;
-	if (!target.channel && channels.length === CHANNELS.length) return [{ event: "Opt In" }];
-	return channels.map((channel) => ({ event: "Opt In", channel }));
-}
+/** What the link's unsubscribe reaches: its topic, its channel, or every channel. */
+const unsubscribeScopeOf = (target: LinkTarget): UnsubscribeScope => ({
+	topic: target.topic?.key ?? null,
+	channel: target.channel,
+});
 
 pagesRouter.get("/u/:token", async (c) => {
 	const token = c.req.param("token");
@@ -158,7 +143,7 @@ pagesRouter.get("/u/:token", async (c) => {
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
 	const { locale, t } = localize(c, target.businessUnit);
-	const already = target.contact ? isUnsubscribed(target, target.contact.consent) : false;
+	const already = target.contact ? isUnsubscribed(unsubscribeScopeOf(target), target.contact.consent) : false;
 	return page(c, renderUnsubscribePage({ locale, t, token, scope: scopeOf(target), already }));
 });
 
@@ -172,14 +157,14 @@ pagesRouter.post("/u/:token", async (c) => {
 
 	// RFC 8058 one-click from a mailbox provider: apply at once, 200 with a short body, never a redirect.
 	if (form.has("List-Unsubscribe")) {
-		await record(c, target, unsubscribeEvents(target, {}), "one_click");
+		await record(c, target, unsubscribeEvents(unsubscribeScopeOf(target)), "one_click");
 		const { t } = localize(c, target.businessUnit);
 		return c.text(t("unsub.oneClick"), 200, PAGE_HEADERS);
 	}
 
 	const { locale, t } = localize(c, target.businessUnit);
 	if (first(form, "action") === "undo") {
-		await record(c, target, undoEvents(target, form.get("channel") ?? []), "unsubscribe_page");
+		await record(c, target, undoEvents(unsubscribeScopeOf(target), form.get("channel") ?? []), "unsubscribe_page");
 		return page(c, renderResubscribedPage({ locale, t, token }));
 	}
 
@@ -190,13 +175,10 @@ pagesRouter.post("/u/:token", async (c) => {
 	if (comment) properties.comment = comment;
 
 	const before = target.contact?.consent ?? emptyConsentState();
-	const result = await record(c, target, unsubscribeEvents(target, properties), "unsubscribe_page");
+	const scope = unsubscribeScopeOf(target);
+	const result = await record(c, target, unsubscribeEvents(scope, properties), "unsubscribe_page");
 	const after = result.contact.consent;
-	const undoChannels = target.topic
-		? []
-		: (target.channel ? [target.channel] : CHANNELS).filter(
-				(channel) => !before.channels[channel]?.optedOut && after.channels[channel]?.optedOut,
-			);
+	const undoChannels = channelsOptedOutBy(scope, before, after);
 	const changed = target.topic
 		? before.topics[target.topic.key]?.status !== after.topics[target.topic.key]?.status
 		: undoChannels.length > 0;

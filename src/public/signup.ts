@@ -1,17 +1,19 @@
 import { z } from "@hono/zod-openapi";
 import { type Context, Hono } from "hono";
+import { cors } from "hono/cors";
 import { BusinessUnitSchema, EmailSchema, TopicKeySchema } from "../api/schemas";
 import { normalizeBusinessUnit } from "../consent/normalize";
-import { emptyConsentState, type TopicDefinition } from "../consent/types";
-import { type Contact, type ContactRecord, fromRecord } from "../contacts/contact-row";
+import { resolveTopic, topicProblemMessage } from "../consent/topics";
+import type { TopicDefinition } from "../consent/types";
 import { type IncomingEvent, linkBaseFor, recordEvents, requestContext } from "../contacts/record-events";
+import { createLead } from "../db/contacts";
+import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
-import { addressHashes } from "../erasure/suppression";
 import { ApiError, type FieldError, problem } from "../http/errors";
 import type { AppEnv } from "../http/router";
 import { type Locale, pickLocale } from "../pages/i18n";
 import { renderSignupPage, type SignupPageOutcome } from "../pages/signup-page";
-import { loadTopics, topicAvailableIn } from "../topics/topics";
+
 import type { RateLimitResult } from "./rate-limiter";
 
 /*
@@ -167,24 +169,6 @@ function hit(env: Bindings, key: string, rule: { limit: number; windowSeconds: n
 	return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key)).hit(rule.limit, rule.windowSeconds);
 }
 
-/**
- * The contact for the address, created as a lead when there is none. Unlike findOrCreateLead (a
- * read first, an insert only for new addresses) this always runs the same single batch, so a known
- * and an unknown address take the same time.
- */
-async function signupContact(env: Bindings, email: string, businessUnit: string): Promise<Contact> {
-	const { emailHash } = await addressHashes(env, { email, phone: null });
-	const [, read] = await env.DB.batch<ContactRecord>([
-		env.DB.prepare(
-			"INSERT INTO contacts (id, email, email_hash, business_unit, consent) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		).bind(crypto.randomUUID(), email, emailHash, businessUnit, JSON.stringify(emptyConsentState())),
-		env.DB.prepare("SELECT * FROM contacts WHERE business_unit = ? AND email = ?").bind(businessUnit, email),
-	]);
-	const row = read?.results[0];
-	if (!row) throw new Error("sign-up lead insert left no row");
-	return fromRecord(row);
-}
-
 /** Form fields as the schema expects them; `topics` may repeat (also as PHP-style `topics[]`). */
 async function readForm(request: Request): Promise<Record<string, unknown> | null> {
 	let form: FormData;
@@ -216,19 +200,14 @@ async function readJson(request: Request): Promise<unknown | typeof MALFORMED> {
 }
 
 function checkTopics(keys: string[], businessUnit: string, topics: Map<string, TopicDefinition>): FieldError[] {
-	const errors: FieldError[] = [];
-	keys.forEach((key, index) => {
-		const topic = topics.get(key);
-		if (!topic || !topicAvailableIn(topic, businessUnit)) {
-			errors.push({ path: `topics.${index}`, message: `unknown topic "${key}" for business unit "${businessUnit}"` });
-		} else if (topic.channel !== "email") {
-			errors.push({
-				path: `topics.${index}`,
-				message: `topic "${key}" belongs to channel "${topic.channel}"; a sign-up by email takes email topics`,
-			});
-		}
+	// A sign-up by email takes email topics.
+	const scope = { businessUnit, channel: "email" as const };
+	return keys.flatMap((key, index) => {
+		const resolved = resolveTopic(topics.get(key), scope);
+		return "problem" in resolved
+			? [{ path: `topics.${index}`, message: topicProblemMessage(key, resolved.problem, scope) }]
+			: [];
 	});
-	return errors;
 }
 
 /** What a form caller is told about field errors (never the raw messages). */
@@ -312,7 +291,8 @@ async function handleSignup(c: Context<AppEnv>, mode: Mode, setLocale: (bu: stri
 	}));
 	await recordEvents(
 		env,
-		{ businessUnit, contact: () => signupContact(env, email, businessUnit) },
+		// Always the same single batch, known address or not: the answer's timing tells nothing.
+		{ businessUnit, contact: () => createLead(env, { email, businessUnit }) },
 		events,
 		requestContext(request, "signup_form"),
 		linkBaseFor(env, request),
@@ -323,19 +303,32 @@ async function handleSignup(c: Context<AppEnv>, mode: Mode, setLocale: (bu: stri
 
 export const signupRouter = new Hono<AppEnv>();
 
-signupRouter.options("/subscribe", (c) => {
-	c.header("vary", "Origin");
-	c.header("allow", "POST, OPTIONS");
-	const origin = checkOrigin(c.env, c.req.raw);
-	if (origin.kind === "foreign") return c.body(null, 403);
-	if (origin.kind === "allowed") {
-		c.header("access-control-allow-origin", origin.origin);
-		c.header("access-control-allow-methods", "POST");
-		c.header("access-control-allow-headers", "content-type");
-		c.header("access-control-max-age", "86400");
-	}
-	return c.body(null, 204);
-});
+/*
+ * CORS, with hono/cors: an origin listed in SIGNUP_ALLOWED_ORIGINS gets Access-Control-Allow-Origin
+ * on the preflight and on the answer (which exposes Retry-After); our own origin and requests
+ * without Origin need none; every answer varies by Origin. A preflight from any other origin is
+ * refused with 403 here; its POST gets the handler's 403 (a page or a problem).
+ */
+signupRouter.use(
+	"/subscribe",
+	async (c, next) => {
+		if (c.req.method === "OPTIONS") {
+			c.header("allow", "POST, OPTIONS");
+			if (checkOrigin(c.env, c.req.raw).kind === "foreign") {
+				c.header("vary", "Origin");
+				return c.body(null, 403);
+			}
+		}
+		await next();
+	},
+	cors({
+		origin: (origin, c) => (checkOrigin(c.env, c.req.raw).kind === "allowed" ? origin : null),
+		allowMethods: ["POST"],
+		allowHeaders: ["content-type"],
+		exposeHeaders: ["Retry-After"],
+		maxAge: 86400,
+	}),
+);
 
 signupRouter.post("/subscribe", async (c) => {
 	const env = c.env;
@@ -343,19 +336,13 @@ signupRouter.post("/subscribe", async (c) => {
 	const config = getConfig(env);
 	const mode = modeOf(c.req.header("content-type"));
 	c.header("cache-control", "no-store");
-	c.header("vary", "Origin");
 	let locale = pickLocale(null, c.req.header("accept-language"), config.businessUnitLocales);
 	const setLocale = (businessUnit: string | null) => {
 		locale = pickLocale(businessUnit, c.req.header("accept-language"), config.businessUnitLocales);
 	};
 	const backUrl = mode === "form" ? backLinkFor(env, request) : null;
 
-	const origin = checkOrigin(env, request);
-	if (origin.kind === "allowed") {
-		c.header("access-control-allow-origin", origin.origin);
-		c.header("access-control-expose-headers", "Retry-After");
-	}
-	if (origin.kind === "foreign") return respond(c, mode, { kind: "forbidden" }, locale, null);
+	if (checkOrigin(env, request).kind === "foreign") return respond(c, mode, { kind: "forbidden" }, locale, null);
 	if (mode === null) {
 		return problem(
 			c,

@@ -4,13 +4,13 @@
  * provider's event id as idempotency key.
  */
 import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+import { mapWebhookEvent } from "../consent/provider-events";
 import type { TopicDefinition } from "../consent/types";
-import { type Contact, type ContactRecord, fromRecord } from "../contacts/contact-row";
-import { findContact, findOrCreateLead } from "../contacts/identity";
 import { recordEvents } from "../contacts/record-events";
+import { keyedHash } from "../crypto";
+import { type Contact, findContact, findContactsWithAddress, findOrCreateLead } from "../db/contacts";
+import { findSuppressed } from "../db/suppressions";
 import { type Bindings, getConfig } from "../env";
-import { findSuppressed, keyedHash } from "../erasure/suppression";
-import { mapWebhookEvent } from "./mapping";
 import type { ProviderName, WebhookEvent } from "./provider";
 
 export interface WebhookEventMessage {
@@ -39,11 +39,7 @@ async function contactsFor(env: Bindings, event: WebhookEvent): Promise<Contact[
 
 	const existing = businessUnit
 		? [await findContact(env, subject(businessUnit))].filter((contact): contact is Contact => contact !== null)
-		: (
-				await env.DB.prepare(`SELECT * FROM contacts WHERE ${kind} = ? ORDER BY created_at`)
-					.bind(address)
-					.all<ContactRecord>()
-			).results.map(fromRecord);
+		: await findContactsWithAddress(env, kind, address);
 	if (existing.length > 0) return existing;
 	if ((await findSuppressed(env, [address])).has(address)) return [];
 	return [await findOrCreateLead(env, subject(businessUnit ?? DEFAULT_BUSINESS_UNIT))];

@@ -3,17 +3,18 @@
  *
  * A request flows: route reads the raw bytes → `provider.verify` (on the raw bytes, before any
  * parsing) → `provider.parse` turns the body into normalized WebhookEvents → the route puts them on
- * WEBHOOK_QUEUE → the consumer maps each to consent events (src/webhooks/mapping.ts: providerRefs,
+ * WEBHOOK_QUEUE → the consumer maps each to consent events (src/consent/provider-events.ts: providerRefs,
  * ESP_UNSUBSCRIBE_POLICY) and applies them through the contact's Durable Object, with
  * `${provider}:${id}` as idempotency key.
  *
  * Provider files know the provider's wire format and signature scheme and nothing about topics,
  * policies or storage.
  */
+
+import type { ProviderName, WebhookEvent } from "../consent/provider-events";
 import type { Bindings } from "../env";
 
-export const PROVIDER_NAMES = ["sendgrid", "mailgun", "mailjet", "mandrill", "postmark", "ses", "twilio"] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export { PROVIDER_NAMES, type ProviderName, type WebhookAction, type WebhookEvent } from "../consent/provider-events";
 
 /** The request as received; `body` holds the exact bytes the signature covers. */
 export interface WebhookRequest {
@@ -22,49 +23,6 @@ export interface WebhookRequest {
 	method: string;
 	headers: Headers;
 	body: Uint8Array;
-}
-
-/**
- * What a provider event means for consent, before topics and policy are looked at:
- * - `unsubscribe`: the recipient unsubscribed (from `list` when the provider names a group/list,
- *   else from the provider's mail as a whole);
- * - `resubscribe`: the reverse (of `list`, or of a provider-wide unsubscribe);
- * - `complaint`: a spam complaint;
- * - `hard_bounce`: permanently undeliverable (soft/transient bounces are not events at all);
- * - `opt_out` / `opt_in`: channel-wide, e.g. SMS STOP / START keywords;
- * - `topic_preferences`: a provider's per-list statuses (SES subscription events).
- */
-export type WebhookAction =
-	| { kind: "unsubscribe"; list: string | null }
-	| { kind: "resubscribe"; list: string | null }
-	| { kind: "complaint" }
-	| { kind: "hard_bounce" }
-	| { kind: "opt_out" }
-	| { kind: "opt_in" }
-	| {
-			kind: "topic_preferences";
-			/** true when the recipient unsubscribed from every list of the sender (SES unsubscribeAll). */
-			unsubscribeAll: boolean;
-			lists: Array<{ list: string; subscribed: boolean }>;
-	  };
-
-/** One normalized provider event; JSON-serializable (it travels through the queue). */
-export interface WebhookEvent {
-	/** The provider's unique event id (sg_event_id, event-data.id, MessageSid, SNS MessageId + recipient…). Stable across redeliveries. */
-	id: string;
-	/** whatsapp: Twilio's WhatsApp senders reply STOP to the same webhook as SMS. */
-	channel: "email" | "sms" | "whatsapp";
-	/** Raw recipient as the provider gives it; the consumer normalizes (email lower-cased, phone E.164). */
-	recipient: string;
-	action: WebhookAction;
-	/** ISO 8601 UTC when the provider says it happened, else null (the consumer uses receipt time). */
-	occurredAt: string | null;
-	/** `businessUnit` when the sender attached it as a custom argument / metadata / user variable. */
-	businessUnit: string | null;
-	/** `campaign` custom argument, if any. */
-	campaign: string | null;
-	/** The provider's own event name and small details worth keeping in the ledger (reason, bounce type…). */
-	properties: Record<string, string | number | boolean | null>;
 }
 
 /** An event of the batch that could not be understood; the good ones still apply. */

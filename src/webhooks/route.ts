@@ -4,6 +4,7 @@
  * the events are queued (a failed enqueue is a 500, and the provider retries).
  */
 import { Hono } from "hono";
+import { forgetToken, rememberToken } from "../db/webhook-tokens";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/router";
@@ -37,19 +38,14 @@ async function confirmSubscription(url: string): Promise<void> {
 function tokenMemory(env: Bindings) {
 	return async (provider: ProviderName, token: string, ttlSeconds: number): Promise<boolean> => {
 		const now = new Date();
-		const [, inserted] = await env.DB.batch([
-			env.DB.prepare("DELETE FROM webhook_tokens WHERE expires_at < ?").bind(now.toISOString()),
-			env.DB.prepare(
-				"INSERT INTO webhook_tokens (provider, token, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			).bind(provider, token, new Date(now.getTime() + ttlSeconds * 1000).toISOString()),
-		]);
-		return (inserted?.meta.changes ?? 0) === 1;
+		const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+		return rememberToken(env, { provider, token, expiresAt }, now.toISOString());
 	};
 }
 
 async function forgetTokens(env: Bindings, tokens: Array<[ProviderName, string]>): Promise<void> {
 	for (const [provider, token] of tokens) {
-		await env.DB.prepare("DELETE FROM webhook_tokens WHERE provider = ? AND token = ?").bind(provider, token).run();
+		await forgetToken(env, provider, token);
 	}
 }
 

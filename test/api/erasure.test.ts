@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { suppressionHash } from "../../src/db/suppressions";
 import type { Bindings } from "../../src/env";
-import { suppressionHash } from "../../src/erasure/suppression";
 import type { WebhookEventMessage } from "../../src/webhooks/consumer";
 import { api, eventually, json, postEvents, unique, uniqueEmail, uniquePhone } from "../helpers";
 

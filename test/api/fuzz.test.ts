@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { keyedHash } from "../../src/erasure/suppression";
+import { keyedHash } from "../../src/crypto";
 import { api, unique } from "../helpers";
 
 /*

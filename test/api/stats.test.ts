@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
+import type { SQL } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
 import { emptyConsentState } from "../../src/consent/types";
-import { optOutSeriesQuery, recentEventsQuery } from "../../src/reports/stats";
+import { optOutSeriesQuery, recentEventsQuery } from "../../src/db/stats";
 import { api, json, postEvents, unique } from "../helpers";
 
 // Tests share one database: every query here is narrowed to this file's own business units,
@@ -271,7 +273,8 @@ describe("GET /v1/stats/opt-outs", () => {
 	});
 
 	it("reads the ledger through its time indexes, never a full scan", async () => {
-		const plan = async (query: { sql: string; params: Array<string | number> }) => {
+		const plan = async (statement: SQL) => {
+			const query = new SQLiteAsyncDialect().sqlToQuery(statement);
 			const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
 				.bind(...query.params)
 				.all<{ detail: string }>();

@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { keyedHash } from "../../src/crypto";
 import type { Bindings } from "../../src/env";
-import { keyedHash } from "../../src/erasure/suppression";
 import { applyWebhookEvent } from "../../src/webhooks/consumer";
 import { api, BASE, json, postEvents, putTopic, unique, uniqueEmail, uniquePhone } from "../helpers";
 import { manageToken, submit, visit } from "../pages/page-helpers";

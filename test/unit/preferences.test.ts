@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { preferenceChoices, preferenceEvents } from "../../src/consent/preferences";
 import type { ConsentState, TopicDefinition } from "../../src/consent/types";
-import { preferenceChoices, preferenceEvents } from "../../src/public/preferences-model";
 
 const AT = "2026-01-01T00:00:00.000Z";
 const topic = (key: string, doubleOptIn = false, channel: TopicDefinition["channel"] = "email"): TopicDefinition => ({

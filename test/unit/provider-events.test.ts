@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { type MappingContext, mapWebhookEvent } from "../../src/consent/provider-events";
 import type { TopicDefinition } from "../../src/consent/types";
-import { type MappingContext, mapWebhookEvent } from "../../src/webhooks/mapping";
 import type { WebhookEvent } from "../../src/webhooks/provider";
 
 const topic = (key: string, extra: Partial<TopicDefinition> = {}): TopicDefinition => ({

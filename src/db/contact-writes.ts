@@ -1,0 +1,282 @@
+/**
+ * The statements of the contact's actor (src/contacts/contact-actor.ts), the only writer of a
+ * contact's consent: what it reads before applying events, the one batch that records them, the
+ * profile update and the erasure.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { ERASED, ERASED_EVENT, KNOWN_EVENT_NAMES, KNOWN_REASON_CODES } from "../consent/erasure";
+import { PREFERENCE_EVENTS } from "../consent/reducer";
+import type { Channel, ConsentEvent, ConsentState } from "../consent/types";
+import type { Bindings } from "../env";
+import { database, rowsOf, statement } from "./client";
+import { type Contact, contactColumns } from "./contacts";
+import { contacts, idempotencyKeys, ledger } from "./schema";
+import {
+	addressHashes,
+	addSuppressionStatements,
+	removeSuppressionStatements,
+	type SuppressionChange,
+	type SuppressionEntry,
+} from "./suppressions";
+
+/** One ledger row as the actor's insert reads it from JSON. */
+export interface LedgerInsert {
+	event: string;
+	channel: string | null;
+	topic: string | null;
+	/** JSON of the FieldChange list. */
+	changes: string;
+	changed: 0 | 1;
+	/** JSON of the properties. */
+	properties: string;
+	reason: string | null;
+	feedback: string | null;
+	idempotencyKey: string | null;
+	occurredAt: string;
+}
+
+/** Where the rows of one batch came from: every row carries it. */
+export interface RowContext {
+	source: string;
+	ip: string | null;
+	userAgent: string | null;
+	campaign: string | null;
+	receivedAt: string;
+}
+
+export async function readContact(env: Bindings, contactId: string): Promise<Contact | null> {
+	const [row] = await database(env).select(contactColumns).from(contacts).where(eq(contacts.id, contactId));
+	return row ?? null;
+}
+
+/** The contact and which of these idempotency keys it has seen: one D1 batch. */
+export async function readForApply(
+	env: Bindings,
+	contactId: string,
+	keys: string[],
+): Promise<{ contact: Contact; seen: Set<string> } | null> {
+	const db = database(env);
+	const [[contact], seen] = await db.batch([
+		db.select(contactColumns).from(contacts).where(eq(contacts.id, contactId)),
+		db
+			.select({ key: idempotencyKeys.key })
+			.from(idempotencyKeys)
+			.where(
+				and(
+					eq(idempotencyKeys.contactId, contactId),
+					sql`${idempotencyKeys.key} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`,
+				),
+			),
+	]);
+	return contact ? { contact, seen: new Set(seen.map((row) => row.key)) } : null;
+}
+
+/** The contact's preference events as the ledger recorded them, in arrival order. */
+export async function readPreferenceHistory(env: Bindings, contactId: string): Promise<ConsentEvent[]> {
+	const rows = await database(env)
+		.select({
+			event: ledger.event,
+			channel: ledger.channel,
+			topic: ledger.topic,
+			properties: ledger.properties,
+			occurredAt: ledger.occurredAt,
+		})
+		.from(ledger)
+		.where(
+			and(
+				eq(ledger.contactId, contactId),
+				sql`${ledger.event} IN (SELECT value FROM json_each(${JSON.stringify([...PREFERENCE_EVENTS])}))`,
+			),
+		)
+		.orderBy(ledger.id);
+	return rows.map((row) => ({ ...row, channel: row.channel as Channel | null }));
+}
+
+/**
+ * Records applied events in one batch (one transaction, all or nothing): the new state (and the
+ * contact's address hashes: rows written before contacts kept them get them on their next write),
+ * the ledger rows, the idempotency keys, and the ends of suppressions the events brought. Rows
+ * travel as one JSON parameter because D1 binds at most 100 parameters per statement. Returns the
+ * new ledger ids, in order.
+ */
+export async function writeApplied(
+	env: Bindings,
+	input: {
+		contact: Contact;
+		state: ConsentState;
+		updatedAt: string;
+		rows: LedgerInsert[];
+		keys: string[];
+		context: RowContext;
+		endedSuppressions: string[];
+	},
+): Promise<number[]> {
+	const db = database(env);
+	const { contact, context } = input;
+	const hashes = await addressHashes(env, contact);
+	const ended: SuppressionChange = {
+		source: context.source,
+		ip: context.ip,
+		userAgent: context.userAgent,
+		at: context.receivedAt,
+	};
+	const [, inserted] = await db.batch([
+		db
+			.update(contacts)
+			.set({ consent: input.state, updatedAt: input.updatedAt, ...hashes })
+			.where(eq(contacts.id, contact.id)),
+		rowsOf<{ id: number }>(
+			db,
+			sql`
+			INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
+			  feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
+			SELECT ${contact.id}, r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
+			  r.value ->> 'changed', r.value ->> 'properties', ${context.source}, r.value ->> 'reason', r.value ->> 'feedback',
+			  ${context.ip}, ${context.userAgent}, ${context.campaign}, r.value ->> 'idempotencyKey', r.value ->> 'occurredAt',
+			  ${context.receivedAt}
+			FROM json_each(${JSON.stringify(input.rows)}) r ORDER BY r.key
+			RETURNING id`,
+		),
+		statement(
+			db,
+			sql`
+			INSERT INTO idempotency_keys (contact_id, key, created_at)
+			SELECT ${contact.id}, value, ${input.updatedAt} FROM json_each(${JSON.stringify(input.keys)}) WHERE true
+			ON CONFLICT DO NOTHING`,
+		),
+		...(input.endedSuppressions.length > 0 ? removeSuppressionStatements(db, input.endedSuppressions, ended) : []),
+	]);
+	return (inserted as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
+}
+
+export type ProfileUpdate =
+	| { ok: true; contact: Contact }
+	| { ok: false; conflict: "external_id" | "identity" | "gone" };
+
+/** Writes a contact's identity and traits; a unique index taken answers which one. */
+export async function writeProfile(
+	env: Bindings,
+	contactId: string,
+	next: Pick<Contact, "externalId" | "email" | "phone" | "businessUnit" | "traits">,
+): Promise<ProfileUpdate> {
+	try {
+		const hashes = await addressHashes(env, next);
+		const [row] = await database(env)
+			.update(contacts)
+			.set({ ...next, ...hashes, updatedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')` })
+			.where(eq(contacts.id, contactId))
+			.returning(contactColumns);
+		return row ? { ok: true, contact: row } : { ok: false, conflict: "gone" };
+	} catch (error) {
+		// drizzle wraps D1's error (whose message names the columns of the index) with the query text.
+		const taken = /UNIQUE constraint failed: ([\w., ]+)/.exec(
+			`${String((error as { cause?: unknown }).cause ?? "")} ${String(error)}`,
+		)?.[1];
+		if (taken) return { ok: false, conflict: taken.includes("external_id") ? "external_id" : "identity" };
+		throw error;
+	}
+}
+
+/** What erasing a contact must know besides the contact itself. */
+export interface ErasureFacts {
+	/** Channels with a spam complaint in the contact's ledger. */
+	complainedOn: Set<Channel>;
+	/** Its addresses on the bare-address blocklist. */
+	blocklisted: Set<string>;
+	/** Provider events about its addresses that never applied (dead letters). */
+	unapplied: Array<{ action: string | null; list: string | null; channel: Channel | null }>;
+}
+
+/** Dead letters about a contact: outbound messages by its id, provider events by its addresses. */
+function deadLettersOf(contact: Contact) {
+	const recipients = [contact.email, contact.phone, contact.phone && `whatsapp:${contact.phone}`].filter(Boolean);
+	return sql`json_valid(body) AND (json_extract(body, '$.event.contact.id') = ${contact.id}
+		OR lower(trim(json_extract(body, '$.event.recipient'))) IN (SELECT value FROM json_each(${JSON.stringify(recipients)})))`;
+}
+
+export async function readErasureFacts(env: Bindings, contact: Contact): Promise<ErasureFacts> {
+	const db = database(env);
+	const [complaints, blocked, failed] = await db.batch([
+		rowsOf<{ channel: Channel }>(
+			db,
+			sql`SELECT DISTINCT coalesce(channel, 'email') AS channel FROM ledger WHERE contact_id = ${contact.id} AND event = 'Complaint'`,
+		),
+		rowsOf<{ address: string }>(
+			db,
+			sql`SELECT address FROM blocklist WHERE address IN (SELECT value FROM json_each(${JSON.stringify([contact.email, contact.phone].filter(Boolean))}))`,
+		),
+		rowsOf<{ action: string | null; list: string | null; channel: Channel | null }>(
+			db,
+			sql`
+			SELECT json_extract(body, '$.event.action.kind') AS action, json_extract(body, '$.event.action.list') AS list,
+			  json_extract(body, '$.event.channel') AS channel
+			FROM dead_letters WHERE ${deadLettersOf(contact)}`,
+		),
+	]);
+	return {
+		complainedOn: new Set(complaints.map((row) => row.channel)),
+		blocklisted: new Set(blocked.map((row) => row.address)),
+		unapplied: failed,
+	};
+}
+
+/**
+ * The erasure in one batch: suppressions kept, the contact's ledger rows scrubbed of everything a
+ * person or provider could have written freely (and the IP and user agent on its addresses'
+ * suppression rows), its idempotency keys, row, blocklist entries and dead letters deleted, and an
+ * `Erase` row added. Returns the Erase row's id.
+ */
+export async function eraseContactRows(
+	env: Bindings,
+	input: {
+		contact: Contact;
+		suppress: SuppressionEntry[];
+		suppressionSubjects: string[];
+		blocklisted: string[];
+		properties: Record<string, unknown>;
+		at: string;
+	},
+): Promise<number> {
+	const db = database(env);
+	const { contact } = input;
+	const change: SuppressionChange = { source: "erasure", ip: null, userAgent: null, at: input.at };
+	const results = await db.batch([
+		statement(
+			db,
+			sql`
+			UPDATE ledger SET ip = NULL, user_agent = NULL, feedback = NULL, properties = '{}', idempotency_key = NULL,
+			  reason = CASE WHEN reason IS NULL OR reason IN (SELECT value FROM json_each(${JSON.stringify(KNOWN_REASON_CODES)}))
+			    THEN reason ELSE ${ERASED} END,
+			  event = CASE WHEN event IN (SELECT value FROM json_each(${JSON.stringify(KNOWN_EVENT_NAMES)}))
+			    THEN event ELSE ${ERASED_EVENT} END
+			WHERE contact_id = ${contact.id}`,
+		),
+		...(input.suppress.length > 0 ? addSuppressionStatements(db, input.suppress, change) : []),
+		statement(
+			db,
+			sql`UPDATE ledger SET ip = NULL, user_agent = NULL WHERE contact_id IN (SELECT value FROM json_each(${JSON.stringify(input.suppressionSubjects)}))`,
+		),
+		db.delete(idempotencyKeys).where(eq(idempotencyKeys.contactId, contact.id)),
+		db.delete(contacts).where(eq(contacts.id, contact.id)),
+		statement(
+			db,
+			sql`DELETE FROM blocklist WHERE address IN (SELECT value FROM json_each(${JSON.stringify(input.blocklisted)}))`,
+		),
+		statement(db, sql`DELETE FROM dead_letters WHERE ${deadLettersOf(contact)}`),
+		db
+			.insert(ledger)
+			.values({
+				contactId: contact.id,
+				event: "Erase",
+				changes: [],
+				changed: true,
+				properties: input.properties,
+				source: "erasure",
+				occurredAt: input.at,
+				receivedAt: input.at,
+			})
+			.returning({ id: ledger.id }),
+	]);
+	const [erased] = results.at(-1) as Array<{ id: number }>;
+	return erased?.id ?? 0;
+}
