@@ -57,7 +57,7 @@ export default defineConfig(async () => {
 						SES_TOPIC_ARNS: "arn:aws:sns:eu-west-1:123456789012:ses-events",
 						TWILIO_AUTH_TOKEN: secret(),
 					},
-					// An empty database only test/db/migrations.test.ts uses: it upgrades a database with data
+					// An empty database only test/integration/db/migrations.test.ts uses: it upgrades a database with data
 					// in it from an older migration; DB (wrangler.toml) stays as it is.
 					d1Databases: ["MIGRATION_DB"],
 					outboundService: "webhook-receiver",

@@ -1,9 +1,9 @@
 // Bench-only entry (bench/wrangler.bench.toml): the service exactly as src/index.ts exports it, plus
 // /__bench/* routes that only `npm run bench` calls. Never deployed; not part of the service's API.
-import { checkConsent } from "../src/consent-check/check";
+import { checkConsent } from "../src/api/check";
 import { keyedHash } from "../src/crypto";
-import { EXPORT_PAGE_SIZE } from "../src/data/exports";
 import type { Bindings } from "../src/env";
+import { EXPORT_PAGE_SIZE } from "../src/exports/exports";
 import service from "../src/index";
 
 // Every named export of the service (ContactActor, and whatever is added later).

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
-import { adminRouter } from "./admin/routes";
 import { apiKeysRouter } from "./api/api-keys";
 import { blocklistRouter } from "./api/blocklist";
 import { consentRouter } from "./api/consent";
@@ -17,10 +16,13 @@ import { topicsRouter } from "./api/topics";
 import { usersRouter } from "./api/users";
 import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
-import { renderDocs } from "./pages/docs";
-import { APP_CSS } from "./pages/styles";
-import { pagesRouter } from "./public/pages";
-import { signupRouter } from "./public/signup";
+import { adminRouter } from "./web/admin/routes";
+import { confirmRouter } from "./web/confirm/routes";
+import { renderDocs } from "./web/docs/view";
+import { preferencesRouter } from "./web/preferences/routes";
+import { APP_CSS } from "./web/shared/styles";
+import { signupRouter } from "./web/signup/routes";
+import { unsubscribeRouter } from "./web/unsubscribe/routes";
 import type { VerifyDeps } from "./webhooks/provider";
 import { webhooksRouter } from "./webhooks/route";
 
@@ -85,7 +87,9 @@ export function createApp(options: AppOptions = {}) {
 	app.route("/", suppressionsRouter);
 	app.route("/", apiKeysRouter);
 	app.route("/", linksRouter);
-	app.route("/", pagesRouter);
+	app.route("/", unsubscribeRouter);
+	app.route("/", preferencesRouter);
+	app.route("/", confirmRouter);
 	app.route("/", signupRouter);
 	app.route("/", deadLettersRouter);
 	app.route("/", exportsRouter);

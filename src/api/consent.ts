@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { resolveTopic, topicProblemMessage } from "../consent/topics";
 import type { Channel, MessageKind, TopicDefinition } from "../consent/types";
-import { type CheckQuestion, checkConsent, type Recipient } from "../consent-check/check";
 import { findContact } from "../db/contacts";
 import { findTopic } from "../db/topics";
 import type { Bindings } from "../env";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { invalid } from "../http/errors";
 import { createRouter } from "../http/router";
+import { type CheckQuestion, checkConsent, type Recipient } from "./check";
 
 import {
 	BusinessUnitSchema,

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { toContactJson } from "../contacts/contact-row";
 import { linkBaseFor, recordEvents, requestContext } from "../contacts/record-events";
 import { findContact, findOrCreateLead } from "../db/contacts";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
+import { toContactJson } from "./contact-json";
 import {
 	BusinessUnitSchema,
 	bearerScopes,
@@ -89,7 +89,7 @@ const postEvents = createRoute({
 
 export const eventsRouter = createRouter().openapi(postEvents, async (c) => {
 	const body = c.req.valid("json");
-	let target: { businessUnit: string; contact: () => Promise<import("../contacts/contact-row").Contact> };
+	let target: { businessUnit: string; contact: () => Promise<import("./contact-json").Contact> };
 	if (body.id !== undefined) {
 		const contact = await findContact(c.env, { externalId: body.id });
 		if (!contact) throw notFound("User");

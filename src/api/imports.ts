@@ -1,5 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { linkBaseFor, requestContext } from "../contacts/record-events";
+import { assertBusinessUnit, requireScope } from "../http/auth";
+import { ApiError } from "../http/errors";
+import { createRouter } from "../http/router";
 import {
 	ImportLimitError,
 	type ImportReport,
@@ -7,10 +10,7 @@ import {
 	MAX_IMPORT_BYTES,
 	MAX_IMPORT_LINES,
 	MAX_REPORTED_ERRORS,
-} from "../data/imports";
-import { assertBusinessUnit, requireScope } from "../http/auth";
-import { ApiError } from "../http/errors";
-import { createRouter } from "../http/router";
+} from "../imports/importer";
 import { BusinessUnitSchema, bearerScopes, ChannelSchema, errorResponses, jsonResponse } from "./schemas";
 
 const MIB = 1024 * 1024;

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { toContactJson } from "../contacts/contact-row";
+import { ERASURE_DESCRIPTION, eraseContact } from "../contacts/erase";
 import { findLead, upsertLead } from "../contacts/upsert";
 import { loadHistory } from "../db/ledger";
-import { ERASURE_DESCRIPTION, eraseContact } from "../erasure/erase";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
+import { toContactJson } from "./contact-json";
 import {
 	BusinessUnitSchema,
 	bearerScopes,

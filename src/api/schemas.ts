@@ -216,6 +216,6 @@ export const bearerSecurity = [{ bearer: [] }];
 /**
  * A route's security: a bearer key with these scopes (the `admin` scope includes every other).
  * OpenAPI 3.1 lets a requirement of a non-OAuth scheme list the roles it needs; give the scope
- * of the route's requireScope() middleware (test/api/openapi.test.ts checks they agree).
+ * of the route's requireScope() middleware (test/integration/api/openapi.test.ts checks they agree).
  */
 export const bearerScopes = (...scopes: [Scope, ...Scope[]]) => [{ bearer: scopes }];

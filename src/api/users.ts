@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { toContactJson } from "../contacts/contact-row";
+import { ERASURE_DESCRIPTION, eraseContact } from "../contacts/erase";
 import { upsertUser } from "../contacts/upsert";
 import { findContact } from "../db/contacts";
 import { loadHistory } from "../db/ledger";
-import { ERASURE_DESCRIPTION, eraseContact } from "../erasure/erase";
 import { assertBusinessUnit, requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
+import { toContactJson } from "./contact-json";
 import {
 	BusinessUnitValueSchema,
 	bearerScopes,

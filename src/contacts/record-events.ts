@@ -1,3 +1,4 @@
+import type { Contact } from "../api/contact-json";
 import { ConsentError } from "../consent/errors";
 import { canonicalEventName } from "../consent/normalize";
 import { CONFIRMATION_REQUIRED } from "../consent/reducer";
@@ -10,9 +11,7 @@ import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
 import { ApiError } from "../http/errors";
 import { CONFIRM_LINK_LIFETIME_SECONDS } from "../links/token";
-
 import type { ApplyResult, ContactActor, EventContext, EventToApply } from "./contact-actor";
-import type { Contact } from "./contact-row";
 
 export type { IncomingEvent } from "../consent/types";
 

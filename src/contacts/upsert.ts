@@ -1,9 +1,9 @@
+import type { Contact } from "../api/contact-json";
 import { ConsentError } from "../consent/errors";
 import { planIdentity } from "../consent/identity";
 import { findContact, insertContact } from "../db/contacts";
 import type { Bindings } from "../env";
 import type { ProfilePatch, ProfileResult } from "./contact-actor";
-import type { Contact } from "./contact-row";
 import { actorFor } from "./record-events";
 
 export interface UpsertResult {

@@ -9,7 +9,7 @@
 import { sql } from "drizzle-orm";
 import type { AddressKind, SuppressionReason } from "../consent/suppression";
 import { keyedHash, keyedHashes, type PepperEnv } from "../crypto";
-import { type Database, database, rowsOf, statement } from "./client";
+import { type Database, database, statement } from "./client";
 import { suppressions } from "./schema";
 
 /** The stored form of a normalized email or E.164 phone. */

@@ -8,8 +8,9 @@
  * Legacy multipart/form-data posts (legacy webhooks that attached the message) are not read: parse
  * is synchronous, and current Mailgun webhooks are JSON.
  */
+
+import { hexEncode, hmac, signaturesEqual, utf8 } from "../../crypto";
 import type { Bindings } from "../../env";
-import { hexEncode, hmac, signaturesEqual, utf8 } from "../crypto";
 import { decodeUtf8, isRecord, nonBlank, unixToIso } from "../parsing";
 import {
 	type ParseResult,

@@ -3,8 +3,9 @@
  * Version 2 callbacks. Unsigned: the webhook URL carries basic-auth credentials.
  * https://dev.mailjet.com/email/guides/webhooks/
  */
+
+import { basicAuthMatches } from "../../crypto";
 import type { Bindings } from "../../env";
-import { basicAuthMatches } from "../crypto";
 import { isRecord, nonBlank, readJson, unixToIso } from "../parsing";
 import { type ParseResult, type Provider, type WebhookAction, WebhookBodyError, type WebhookEvent } from "../provider";
 

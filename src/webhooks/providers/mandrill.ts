@@ -15,8 +15,9 @@
  * is empty, so the public test key can never carry an event. A signed POST without
  * `mandrill_events` is an empty batch too.
  */
+
+import { base64Encode, hmac, signaturesEqual, utf8 } from "../../crypto";
 import type { Bindings } from "../../env";
-import { base64Encode, hmac, signaturesEqual, utf8 } from "../crypto";
 import { decodeUtf8, isRecord, nonBlank, unixToIso } from "../parsing";
 import {
 	type ParseProblem,

@@ -8,8 +8,9 @@
  * Postmark keeps suppressions per message stream, so the stream is the "list" of unsubscribe and
  * resubscribe actions: a topic with providerRefs {"postmark": "<stream id>"} maps to it.
  */
+
+import { basicAuthMatches } from "../../crypto";
 import type { Bindings } from "../../env";
-import { basicAuthMatches } from "../crypto";
 import { isRecord, nonBlank, readJson } from "../parsing";
 import { type ParseResult, type Provider, type WebhookAction, WebhookBodyError, type WebhookEvent } from "../provider";
 

@@ -3,8 +3,9 @@
  * Signature: https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features
  * Events: https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
  */
+
+import { base64Decode, concatBytes, utf8 } from "../../crypto";
 import type { Bindings } from "../../env";
-import { base64Decode, concatBytes, utf8 } from "../crypto";
 import { isRecord, nonBlank, readJson, unixToIso } from "../parsing";
 import {
 	type ParseResult,

@@ -12,8 +12,9 @@
  * Failures that a retry can cure (fetching the certificate, confirming a subscription) throw instead
  * of refusing: the route answers 500, and SNS retries only 5xx answers (a 4xx drops the message).
  */
+
+import { base64Decode, utf8 } from "../../crypto";
 import type { Bindings } from "../../env";
-import { base64Decode, utf8 } from "../crypto";
 import { isRecord, nonBlank } from "../parsing";
 import {
 	type ParseResult,

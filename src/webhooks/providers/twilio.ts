@@ -14,8 +14,9 @@
  * - Twilio may sign the URL with or without the default port (":443"): both are accepted.
  * JSON bodies signed through a `bodySHA256` query parameter are other Twilio products, not SMS.
  */
+
+import { base64Encode, hmac, signaturesEqual, utf8 } from "../../crypto";
 import type { Bindings } from "../../env";
-import { base64Encode, hmac, signaturesEqual, utf8 } from "../crypto";
 import { decodeUtf8 } from "../parsing";
 import { type ParseResult, type Provider, type VerifyResult, WebhookBodyError, type WebhookRequest } from "../provider";
 

@@ -1,0 +1,505 @@
+/**
+ * Bulk import of contacts and their consent, from CSV or NDJSON, streamed.
+ *
+ * Lines are read in batches (columns.ts, lines.ts). Per batch: the contacts the lines name are
+ * found with one D1 batch (by externalId, email+BU, phone+BU), the addresses of contacts to be
+ * created are checked against the suppressions with one more; then each line is planned: which
+ * contact (planIdentity) and which events change it (importLineEvents; equal and older values
+ * change nothing). Per contact, the profile is created or updated through the upsert functions
+ * and the events go through `recordEvents` (source `import`), contacts in parallel. A line that
+ * changes nothing costs no write: importing a file again adds no ledger row.
+ *
+ * Every event carries an idempotency key `import:<sha-256 of contact id, the contact's updatedAt as
+ * read, line number, event, channel, topic>`: two imports of one file running at the same time
+ * apply each fact once. The contact's version is part of the key so that a value that comes back
+ * (opted out, then in, then out again by three imports) applies each time.
+ */
+import { ConsentError, type ConsentErrorCode } from "../consent/errors";
+import { planIdentity } from "../consent/identity";
+import { importLineEvents } from "../consent/import-lines";
+import {
+	type Channel,
+	type ConsentEvent,
+	type ConsentState,
+	emptyConsentState,
+	type TopicDefinition,
+} from "../consent/types";
+import type { EventContext } from "../contacts/contact-actor";
+import { type IncomingEvent, type LinkBase, recordEvents } from "../contacts/record-events";
+import { upsertLead, upsertUser } from "../contacts/upsert";
+import { type Contact, findContactsNamedBy, findOrCreateLead, insertContact } from "../db/contacts";
+import { findSuppressed } from "../db/suppressions";
+import { loadTopics } from "../db/topics";
+import { type Bindings, getConfig } from "../env";
+import { sha256Hex } from "../http/auth";
+import { ApiError } from "../http/errors";
+import { BodyTooLargeError, readCsv, readLines } from "./csv-reader";
+
+export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
+export const MAX_IMPORT_LINES = 100_000;
+export const MAX_REPORTED_ERRORS = 1000;
+/** Lines per batch: one round of lookups, then the writes of up to this many contacts. */
+const BATCH_LINES = 250;
+/** Contacts written at the same time (a Worker has 6 simultaneous connections). */
+const WRITE_CONCURRENCY = 6;
+
+export interface ImportOptions {
+	format: "csv" | "ndjson";
+	/** For lines without a businessUnit. */
+	businessUnit: string;
+	/** The channel the plain `optedOut` column means; null: every channel (an opt-out without channel). */
+	channel: Channel | null;
+	/** For lines without an optedOut value (e.g. a suppression list with only an email column). */
+	optedOut: boolean | null;
+	unknownColumns: "reject" | "ignore";
+	/** The key's business units; null: all. */
+	businessUnits: readonly string[] | null;
+	context: EventContext;
+	/** Origin of confirmation links (a `pending` double-opt-in topic is a Subscribe, which makes one). */
+	linkBase: LinkBase;
+	maxBytes?: number;
+	maxLines?: number;
+}
+
+export interface LineError {
+	line: number;
+	error: string;
+	message: string;
+}
+
+export interface ImportReport {
+	/** Data lines read (blank lines are not counted). */
+	processed: number;
+	/** Lines that created a contact. */
+	created: number;
+	/** Lines that changed an existing contact (profile or consent). */
+	updated: number;
+	/** Lines whose contact already was as the line says. */
+	unchanged: number;
+	failed: number;
+	/** The first MAX_REPORTED_ERRORS failed lines. */
+	errors: LineError[];
+	errorsTruncated: boolean;
+}
+
+/** The import ended early at a limit; the lines before `line` were applied (`report`). */
+export class ImportLimitError extends Error {
+	constructor(
+		readonly limit: "bytes" | "lines",
+		readonly line: number,
+		readonly report: ImportReport,
+	) {
+		super(`import stopped at line ${line}: ${limit} limit`);
+	}
+}
+
+import { type Column, headerColumns } from "./columns";
+import { LineFailure, ndjsonCells, type ParsedLine, parseLine } from "./lines";
+
+// ---------------------------------------------------------------------------------------------
+// The import
+
+interface LineWork {
+	parsed: ParsedLine;
+	/** A profile change through the upsert functions, before the events. */
+	profile: (() => Promise<Contact>) | null;
+	events: ConsentEvent[];
+	failure: LineFailure | null;
+}
+
+interface ContactWork {
+	/** null: created by the first line's `create`. */
+	contact: Contact | null;
+	create: (() => Promise<{ contact: Contact; created: boolean }>) | null;
+	created: boolean;
+	/** The consent state the lines' events were computed against. */
+	state: ConsentState;
+	lines: LineWork[];
+}
+
+type Lookup = Map<string, Contact>;
+const byExternalId = (id: string) => `x:${id}`;
+const byEmail = (businessUnit: string, email: string) => `e:${businessUnit}\n${email}`;
+const byPhone = (businessUnit: string, phone: string) => `p:${businessUnit}\n${phone}`;
+
+class Importer {
+	readonly report: ImportReport = {
+		processed: 0,
+		created: 0,
+		updated: 0,
+		unchanged: 0,
+		failed: 0,
+		errors: [],
+		errorsTruncated: false,
+	};
+	#batch: ParsedLine[] = [];
+	#batchKeys = new Set<string>();
+
+	constructor(
+		private readonly env: Bindings,
+		private readonly options: ImportOptions,
+		private readonly topics: Map<string, TopicDefinition>,
+	) {}
+
+	/** The report, errors by line (a batch finds parse errors before it finds contact errors). */
+	finish(): ImportReport {
+		this.report.errors.sort((a, b) => a.line - b.line);
+		return this.report;
+	}
+
+	fail(line: number, failure: LineFailure) {
+		this.report.failed++;
+		if (this.report.errors.length < MAX_REPORTED_ERRORS) {
+			this.report.errors.push({ line, error: failure.code, message: failure.message });
+		} else this.report.errorsTruncated = true;
+	}
+
+	/** Adds a parsed line; the batch is written first when full or when it names one of the line's contacts. */
+	async add(parsed: ParsedLine) {
+		const businessUnit = parsed.businessUnit ?? this.options.businessUnit;
+		const keys = [
+			...(parsed.externalId ? [byExternalId(parsed.externalId)] : []),
+			...(parsed.email ? [byEmail(businessUnit, parsed.email)] : []),
+			...(parsed.phone ? [byPhone(businessUnit, parsed.phone)] : []),
+		];
+		// Lines of one batch are resolved against the same lookup: a second line for a contact the
+		// batch creates or changes waits for the next batch, which sees the first one's result.
+		if (this.#batch.length >= BATCH_LINES || keys.some((key) => this.#batchKeys.has(key))) await this.flush();
+		this.#batch.push(parsed);
+		for (const key of keys) this.#batchKeys.add(key);
+	}
+
+	async flush() {
+		const batch = this.#batch;
+		this.#batch = [];
+		this.#batchKeys = new Set();
+		if (batch.length === 0) return;
+		const lookup = await this.lookup(batch);
+		const suppressed = await this.suppressedAmong(batch, lookup);
+		const work = new Map<string, ContactWork>();
+		for (const parsed of batch) {
+			try {
+				this.plan(parsed, lookup, suppressed, work);
+			} catch (error) {
+				if (!(error instanceof LineFailure)) throw error;
+				this.fail(parsed.line, error);
+			}
+		}
+		await inParallel([...work.values()], WRITE_CONCURRENCY, (contactWork) => this.write(contactWork));
+	}
+
+	/** The contacts the batch names, by externalId, email+BU and phone+BU: one D1 batch of three reads. */
+	private async lookup(batch: ParsedLine[]): Promise<Lookup> {
+		const externalIds = new Set<string>();
+		const emails = new Map<string, [string, string]>();
+		const phones = new Map<string, [string, string]>();
+		for (const line of batch) {
+			const businessUnit = line.businessUnit ?? this.options.businessUnit;
+			if (line.externalId) externalIds.add(line.externalId);
+			if (line.email) emails.set(byEmail(businessUnit, line.email), [businessUnit, line.email]);
+			if (line.phone) phones.set(byPhone(businessUnit, line.phone), [businessUnit, line.phone]);
+		}
+		const found = await findContactsNamedBy(this.env, {
+			externalIds: [...externalIds],
+			emails: [...emails.values()],
+			phones: [...phones.values()],
+		});
+		const lookup: Lookup = new Map();
+		for (const contact of found) {
+			if (contact.externalId) lookup.set(byExternalId(contact.externalId), contact);
+			if (contact.email) lookup.set(byEmail(contact.businessUnit, contact.email), contact);
+			if (contact.phone) lookup.set(byPhone(contact.businessUnit, contact.phone), contact);
+		}
+		return lookup;
+	}
+
+	/** Suppressed addresses among the lines that would create a contact: one statement. */
+	private async suppressedAmong(batch: ParsedLine[], lookup: Lookup): Promise<Set<string>> {
+		const addresses: string[] = [];
+		for (const line of batch) {
+			const businessUnit = line.businessUnit ?? this.options.businessUnit;
+			const known =
+				(line.externalId && lookup.has(byExternalId(line.externalId))) ||
+				(line.email && lookup.has(byEmail(businessUnit, line.email))) ||
+				(line.phone && lookup.has(byPhone(businessUnit, line.phone)));
+			if (known) continue;
+			if (line.email) addresses.push(line.email);
+			if (line.phone) addresses.push(line.phone);
+		}
+		return findSuppressed(this.env, addresses);
+	}
+
+	private allowed(businessUnit: string) {
+		const units = this.options.businessUnits;
+		if (units && !units.includes(businessUnit)) {
+			throw new LineFailure("forbidden_business_unit", `this key may not use business unit "${businessUnit}"`);
+		}
+	}
+
+	private refuseSuppressed(line: ParsedLine, suppressed: Set<string>) {
+		if ((line.email && suppressed.has(line.email)) || (line.phone && suppressed.has(line.phone))) {
+			throw new LineFailure(
+				"suppressed",
+				"the address belongs to an erased contact that had opted out, been blocked or bounced; it is not imported",
+			);
+		}
+	}
+
+	/** Decides the line's contact, profile change and events (no writes yet). */
+	private plan(line: ParsedLine, lookup: Lookup, suppressed: Set<string>, work: Map<string, ContactWork>) {
+		const env = this.env;
+		const businessUnit = line.businessUnit ?? this.options.businessUnit;
+		const emailOwner = (line.email && lookup.get(byEmail(businessUnit, line.email))) || null;
+		const phoneOwner = (line.phone && lookup.get(byPhone(businessUnit, line.phone))) || null;
+		const user = (line.externalId && lookup.get(byExternalId(line.externalId))) || null;
+		let contact: Contact | undefined;
+		let profile: (() => Promise<Contact>) | null = null;
+		let create: ContactWork["create"] = null;
+		let targetUnit = businessUnit;
+
+		const plan = planIdentity(line, { user, emailOwner, phoneOwner });
+		if (plan.kind === "existing" && line.externalId) {
+			// The user the line names: the unit it is in, and the one the line moves it to, must be allowed.
+			const externalId = line.externalId;
+			this.allowed(plan.contact.businessUnit);
+			if (line.businessUnit) this.allowed(line.businessUnit);
+			const patch: { email?: string; phone?: string; businessUnit?: string } = {};
+			if (line.email && line.email !== plan.contact.email) patch.email = line.email;
+			if (line.phone && line.phone !== plan.contact.phone) patch.phone = line.phone;
+			if (line.businessUnit && line.businessUnit !== plan.contact.businessUnit) patch.businessUnit = line.businessUnit;
+			if (Object.keys(patch).length > 0) profile = async () => (await upsertUser(env, externalId, patch)).contact;
+			contact = plan.contact;
+			targetUnit = patch.businessUnit ?? plan.contact.businessUnit;
+		} else {
+			this.allowed(businessUnit);
+			if (plan.kind === "refused") throw lineFailureOf(plan.error);
+			const { email, phone, externalId } = line;
+			if (plan.kind === "existing") {
+				// Named by its address: a new phone on the line is the only profile change an address line makes.
+				const owner = plan.contact;
+				if (email && phone && phone !== owner.phone) {
+					profile = async () =>
+						owner.externalId
+							? (await upsertUser(env, owner.externalId, { phone })).contact
+							: (await upsertLead(env, { email, phone, businessUnit })).contact;
+				}
+				contact = owner;
+			} else if (plan.kind === "adopt" && externalId) {
+				// The lead becomes this user, same contact id, ledger kept.
+				profile = async () => (await upsertUser(env, externalId, { email, phone, businessUnit })).contact;
+				contact = plan.contact;
+			} else {
+				this.refuseSuppressed(line, suppressed);
+				create = async () => {
+					const inserted = await insertContact(env, { externalId, email, phone, businessUnit, traits: {} });
+					if (inserted) return { contact: inserted, created: true };
+					// Created meanwhile by someone else: as an update of that contact.
+					if (externalId) return upsertUser(env, externalId, { email, phone, businessUnit });
+					if (email)
+						return { contact: (await upsertLead(env, { email, phone, businessUnit })).contact, created: false };
+					return { contact: await findOrCreateLead(env, { phone: phone as string, businessUnit }), created: false };
+				};
+			}
+		}
+
+		// Lines of one batch name different contacts, except an existing contact named two ways
+		// (by externalId on one line, by email on another): its lines share one write, in order.
+		const key = contact ? contact.id : `new:${line.line}`;
+		const existing = work.get(key);
+		const { events, state } = this.eventsFor(
+			line,
+			existing?.state ?? contact?.consent ?? emptyConsentState(),
+			targetUnit,
+		);
+		const entry: LineWork = { parsed: line, profile, events, failure: null };
+		if (existing) {
+			existing.state = state;
+			existing.lines.push(entry);
+		} else work.set(key, { contact: contact ?? null, create, created: false, state, lines: [entry] });
+	}
+
+	/** The events that make the contact what the line says (the rules: importLineEvents). */
+	private eventsFor(line: ParsedLine, start: ConsentState, businessUnit: string) {
+		const result = importLineEvents(
+			line,
+			start,
+			{ businessUnit, topics: this.topics },
+			{
+				channel: this.options.channel,
+				optedOut: this.options.optedOut,
+				receivedAt: this.options.context.receivedAt,
+			},
+		);
+		if ("problem" in result) throw new LineFailure(result.problem.code, result.problem.message);
+		return result;
+	}
+
+	/** One contact: create or update its profile, then record the lines' events in one call. */
+	private async write(work: ContactWork) {
+		const version = work.contact?.updatedAt ?? "new";
+		let contact = work.contact;
+		for (const entry of work.lines) {
+			try {
+				if (!contact && work.create) {
+					const result = await work.create();
+					contact = result.contact;
+					work.created = result.created;
+				} else if (entry.profile) contact = await entry.profile();
+			} catch (error) {
+				entry.failure = lineFailureOf(error);
+			}
+		}
+		const applied = work.lines.filter((entry) => entry.failure === null);
+		const events: IncomingEvent[] = [];
+		if (contact) {
+			for (const entry of applied) {
+				for (const event of entry.events) {
+					const key = [contact.id, version, entry.parsed.line, event.event, event.channel, event.topic].join("\n");
+					events.push({
+						event: event.event,
+						channel: event.channel,
+						topic: event.topic,
+						properties: event.properties,
+						timestamp: entry.parsed.timestamp ?? undefined,
+						idempotencyKey: `import:${await sha256Hex(key)}`,
+					});
+				}
+			}
+		}
+		if (contact && events.length > 0) {
+			const target = contact;
+			try {
+				await recordEvents(
+					this.env,
+					{ businessUnit: target.businessUnit, contact: async () => target },
+					events,
+					this.options.context,
+					this.options.linkBase,
+					this.topics,
+				);
+			} catch (error) {
+				const failure = lineFailureOf(error);
+				for (const entry of applied) if (entry.events.length > 0) entry.failure = failure;
+			}
+		}
+		for (const [index, entry] of work.lines.entries()) {
+			if (entry.failure) this.fail(entry.parsed.line, entry.failure);
+			else if (index === 0 && work.created) this.report.created++;
+			else if (entry.profile || entry.events.length > 0 || (index === 0 && work.create)) this.report.updated++;
+			else this.report.unchanged++;
+		}
+	}
+}
+
+/** The line error for each refusal of the domain. */
+const LINE_CODES: Record<ConsentErrorCode, string> = {
+	invalid_event: "invalid",
+	external_ids_mismatch: "external_ids_mismatch",
+	identity_conflict: "conflict",
+	contact_changed: "conflict",
+};
+
+function lineFailureOf(error: unknown): LineFailure {
+	if (error instanceof LineFailure) return error;
+	if (error instanceof ConsentError) return new LineFailure(LINE_CODES[error.code], error.detail);
+	if (error instanceof ApiError) {
+		const code =
+			error.code === "EXTERNAL_IDS_MISMATCH"
+				? "external_ids_mismatch"
+				: error.code === "CONFLICT"
+					? "conflict"
+					: error.code === "FORBIDDEN"
+						? "forbidden_business_unit"
+						: "invalid";
+		return new LineFailure(code, error.detail);
+	}
+	console.error("import: a line failed:", String(error));
+	return new LineFailure("failed", "the line could not be applied; send it again");
+}
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
+	let next = 0;
+	const worker = async () => {
+		while (next < items.length) await work(items[next++] as T);
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Reads the body (CSV with a header row, or NDJSON) and applies it. A bad header answers 400 before
+ * anything is written; bad lines are reported and never stop good ones. Past `maxBytes` or
+ * `maxLines` the lines read so far are applied and ImportLimitError is thrown.
+ */
+export async function importContacts(
+	env: Bindings,
+	body: ReadableStream<Uint8Array>,
+	options: ImportOptions,
+): Promise<ImportReport> {
+	const topics = await loadTopics(env);
+	const importer = new Importer(env, options, topics);
+	const maxLines = options.maxLines ?? MAX_IMPORT_LINES;
+	const maxBytes = options.maxBytes ?? MAX_IMPORT_BYTES;
+	let lastLine = 1;
+	const countries = getConfig(env).businessUnitCountries;
+	const countryOf = (businessUnit: string | null) => countries[businessUnit ?? options.businessUnit];
+	const take = async (line: number, cells: () => Array<readonly [Column, unknown]>) => {
+		lastLine = line;
+		if (importer.report.processed >= maxLines) {
+			await importer.flush();
+			throw new ImportLimitError("lines", line, importer.report);
+		}
+		importer.report.processed++;
+		try {
+			await importer.add(parseLine(line, cells(), countryOf));
+		} catch (error) {
+			if (!(error instanceof LineFailure)) throw error;
+			importer.fail(line, error);
+		}
+	};
+	try {
+		if (options.format === "csv") {
+			let columns: Array<Column | null> | null = null;
+			for await (const record of readCsv(body, maxBytes)) {
+				if (columns === null) {
+					if ("error" in record)
+						throw new ApiError(400, "VALIDATION_FAILED", `The header row is malformed: ${record.error}.`);
+					columns = headerColumns(record.fields, topics, options.unknownColumns);
+					continue;
+				}
+				if ("fields" in record && record.fields.every((field) => field.trim() === "")) continue;
+				const header = columns;
+				await take(record.line, () => {
+					if ("error" in record) throw new LineFailure("malformed_csv", record.error);
+					if (record.fields.length !== header.length) {
+						throw new LineFailure(
+							"field_count",
+							`${record.fields.length} fields where the header has ${header.length}`,
+						);
+					}
+					const cells: Array<readonly [Column, unknown]> = [];
+					header.forEach((column, index) => {
+						if (column) cells.push([column, record.fields[index]]);
+					});
+					return cells;
+				});
+			}
+			if (columns === null) throw new ApiError(400, "VALIDATION_FAILED", "The CSV is empty: it needs a header row.");
+		} else {
+			for await (const record of readLines(body, maxBytes)) {
+				await take(record.line, () => {
+					if ("error" in record) throw new LineFailure("malformed_json", record.error);
+					return ndjsonCells(record.text, options.unknownColumns);
+				});
+			}
+		}
+		await importer.flush();
+	} catch (error) {
+		if (error instanceof BodyTooLargeError) {
+			await importer.flush();
+			throw new ImportLimitError("bytes", lastLine + 1, importer.finish());
+		}
+		if (error instanceof ImportLimitError) importer.finish();
+		throw error;
+	}
+	return importer.finish();
+}

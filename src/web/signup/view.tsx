@@ -1,0 +1,69 @@
+import { CONFIRM_LINK_LIFETIME_SECONDS } from "../../links/token";
+import type { Locale, MessageKey } from "../shared/i18n";
+import { translator } from "../shared/i18n";
+import { Layout, renderPage } from "../shared/layout";
+
+/** What the sign-up endpoint tells a person who posted a plain HTML form. */
+export type SignupPageOutcome =
+	| { kind: "accepted" }
+	| { kind: "invalid"; problems: Array<"email" | "topicsMissing" | "form"> }
+	| { kind: "rateLimited" }
+	| { kind: "forbidden" }
+	| { kind: "error" };
+
+const PROBLEM_KEYS: Record<"email" | "topicsMissing" | "form", MessageKey> = {
+	email: "signup.invalid.email",
+	topicsMissing: "signup.invalid.topicsMissing",
+	form: "signup.invalid.form",
+};
+
+/**
+ * The answer page of POST /subscribe for form callers. The accepted page is the same for every
+ * address (known, unknown, already subscribed, blocked): it never says whether a mail was sent.
+ * `backUrl` is the page the form was on, only when it belongs to an allowed origin.
+ */
+export function renderSignupPage(options: { locale: Locale; outcome: SignupPageOutcome; backUrl?: string | null }) {
+	const { locale, outcome, backUrl } = options;
+	const t = translator(locale);
+	const back = backUrl ? (
+		<p class="actions">
+			<a class="button secondary" href={backUrl}>
+				{t("signup.back")}
+			</a>
+		</p>
+	) : null;
+
+	if (outcome.kind === "accepted") {
+		const days = String(Math.round(CONFIRM_LINK_LIFETIME_SECONDS / 86_400));
+		return renderPage(
+			<Layout locale={locale} t={t} title={t("signup.accepted.title")}>
+				<h1>{t("signup.accepted.title")}</h1>
+				<div class="notice" role="status">
+					<p>{t("signup.accepted.body")}</p>
+				</div>
+				<p class="muted">{t("signup.accepted.hint", { days })}</p>
+				{back}
+			</Layout>,
+		);
+	}
+
+	const [title, lines]: [string, string[]] =
+		outcome.kind === "invalid"
+			? [t("signup.invalid.title"), [...new Set(outcome.problems)].map((problem) => t(PROBLEM_KEYS[problem]))]
+			: outcome.kind === "rateLimited"
+				? [t("signup.rateLimited.title"), [t("error.rateLimited")]]
+				: outcome.kind === "forbidden"
+					? [t("signup.forbidden.title"), [t("signup.forbidden.body")]]
+					: [t("signup.invalid.title"), [t("error.generic")]];
+	return renderPage(
+		<Layout locale={locale} t={t} title={title}>
+			<h1>{title}</h1>
+			<div class="notice error" role="alert">
+				{lines.map((line) => (
+					<p>{line}</p>
+				))}
+			</div>
+			{back}
+		</Layout>,
+	);
+}

@@ -1,0 +1,559 @@
+/**
+ * Every schema change must upgrade a database that has data in it, without losing any. This file
+ * builds a database as it was before migration UPGRADE_FROM (migrations before it only), fills it
+ * the way the code of that time wrote its rows, applies the rest of migrations/ and checks that
+ * every table still has all its rows, every value of every column that still exists is unchanged,
+ * and the backfills of UPGRADE_FROM did what they should. It also checks that what migrations/
+ * makes matches the drizzle schema in src/db/schema.ts (tables, columns, keys, indexes).
+ *
+ * MIGRATION_DB (vitest.config.ts) is used only here; it is emptied first, so a re-run starts over.
+ */
+
+import { applyD1Migrations, type D1Migration } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Column, is } from "drizzle-orm";
+import { CasingCache } from "drizzle-orm/casing";
+import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as schema from "../../../src/db/schema";
+
+/** The first migration applied to a database with data in it: the newest one when this was written. */
+const UPGRADE_FROM = "0003_trust.sql";
+
+/** Columns migrations deliberately drop (table.column): every other column must keep its values. */
+const DROPPED_COLUMNS = new Set(["suppressions.reason"]);
+
+type Row = Record<string, unknown>;
+interface TableSnapshot {
+	columns: string[];
+	rows: Row[];
+}
+
+/** Tables SQLite, D1 and the migration runner keep for themselves. */
+const isInternal = (name: string) => name.startsWith("sqlite_") || name.startsWith("_cf_") || name === "d1_migrations";
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+async function tableNames(db: D1Database): Promise<string[]> {
+	const { results } = await db
+		.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+		.all<{ name: string }>();
+	return results.map((row) => row.name).filter((name) => !isInternal(name));
+}
+
+interface ColumnInfo {
+	name: string;
+	type: string;
+	notnull: number;
+	dflt_value: string | null;
+	pk: number;
+}
+
+async function columnsOf(db: D1Database, table: string): Promise<ColumnInfo[]> {
+	const { results } = await db.prepare("SELECT * FROM pragma_table_info(?) ORDER BY cid").bind(table).all<ColumnInfo>();
+	return results;
+}
+
+/** Every row of every table, in primary-key order (rowid when there is none). */
+async function snapshot(db: D1Database): Promise<Map<string, TableSnapshot>> {
+	const tables = new Map<string, TableSnapshot>();
+	for (const table of await tableNames(db)) {
+		const columns = await columnsOf(db, table);
+		const key = columns
+			.filter((column) => column.pk > 0)
+			.sort((a, b) => a.pk - b.pk)
+			.map((column) => quote(column.name));
+		const order = key.length > 0 ? key.join(", ") : "rowid";
+		const { results } = await db.prepare(`SELECT * FROM ${quote(table)} ORDER BY ${order}`).all<Row>();
+		tables.set(table, { columns: columns.map((column) => column.name), rows: results });
+	}
+	return tables;
+}
+
+/** Empties the database, migration records included. */
+async function dropEverything(db: D1Database) {
+	const { results } = await db
+		.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger', 'table')")
+		.all<{ type: string; name: string }>();
+	const drops = results
+		.filter((row) => !row.name.startsWith("sqlite_") && !row.name.startsWith("_cf_"))
+		.sort((a, b) => (a.type === "table" ? 1 : 0) - (b.type === "table" ? 1 : 0))
+		.map((row) => db.prepare(`DROP ${row.type.toUpperCase()} IF EXISTS ${quote(row.name)}`));
+	if (drops.length > 0) await db.batch(drops);
+	expect(await tableNames(db)).toEqual([]);
+}
+
+const iso = (daysAgo: number, at = "10:15:30.123") =>
+	`${new Date(Date.UTC(2026, 9, 30) - daysAgo * 86_400_000).toISOString().slice(0, 10)}T${at}Z`;
+const hex = (bytes: number) =>
+	[...crypto.getRandomValues(new Uint8Array(bytes))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+
+/**
+ * Rows as the code before UPGRADE_FROM wrote them (statements from git history of src/: identity,
+ * contact actor, topics, API keys, blocklist, webhook route, dead-letter consumer, erasure).
+ */
+async function seedBeforeUpgrade(db: D1Database) {
+	const anna = crypto.randomUUID();
+	const lead = crypto.randomUUID();
+	const phoneOnly = crypto.randomUUID();
+	const erased = crypto.randomUUID();
+
+	const annaConsent = {
+		blocked: false,
+		channels: {
+			email: {
+				optedOut: true,
+				bounced: false,
+				changedAt: iso(3),
+				optedOutAt: iso(3),
+				bouncedAt: null,
+			},
+			sms: { optedOut: false, bounced: false, changedAt: iso(20), optedOutAt: iso(20), bouncedAt: null },
+		},
+		topics: {
+			"newsletter-de": { status: "unsubscribed", channel: "email", changedAt: iso(3) },
+			"sms-offers": { status: "subscribed", channel: "sms", changedAt: iso(20) },
+		},
+		preferencesAt: iso(3),
+	};
+	const leadConsent = {
+		blocked: false,
+		channels: {},
+		topics: { "newsletter-de": { status: "pending", channel: "email", changedAt: iso(1) } },
+		preferencesAt: iso(1),
+	};
+	const blockedConsent = {
+		blocked: true,
+		channels: { sms: { optedOut: false, bounced: true, changedAt: iso(5), optedOutAt: null, bouncedAt: iso(5) } },
+		topics: {},
+	};
+
+	const insertContact = db.prepare(
+		`INSERT INTO contacts (id, external_id, email, phone, business_unit, traits, consent)
+		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	);
+	const insertLedger = db.prepare(
+		`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason, feedback,
+		   ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`,
+	);
+	const changes = (field: string, from: unknown, to: unknown) => JSON.stringify([{ field, from, to }]);
+	const deadLetters = [
+		{
+			queue: "outbound",
+			attempts: 9,
+			body: {
+				kind: "outbound",
+				event: {
+					id: 3,
+					event: "Opt Out",
+					contact: {
+						id: anna,
+						externalId: "cust-10001",
+						email: "anna.schmidt@example.de",
+						phone: "+4917612345678",
+						businessUnit: "de",
+					},
+					channel: "email",
+					topic: null,
+					changed: true,
+					changes: [{ field: "channels.email.optedOut", from: false, to: true }],
+					properties: {},
+					source: "one_click",
+					reason: null,
+					feedback: null,
+					campaign: "black-friday-2026",
+					occurredAt: iso(3),
+					receivedAt: iso(3),
+				},
+			},
+		},
+		{
+			queue: "webhook-events",
+			attempts: 6,
+			body: {
+				kind: "webhook-event",
+				provider: "sendgrid",
+				event: {
+					id: "sg-event-7f3a9c",
+					channel: "email",
+					recipient: "Lea.Huber@Example.at",
+					action: { kind: "opt_out" },
+					occurredAt: iso(1),
+					businessUnit: " AT ",
+					campaign: "winter-sale",
+					properties: { event: "unsubscribe" },
+				},
+				receivedAt: iso(1),
+			},
+		},
+		{
+			queue: "webhook-events",
+			attempts: 6,
+			body: {
+				kind: "webhook-event",
+				provider: "twilio",
+				event: {
+					id: `SM${hex(16)}`,
+					channel: "sms",
+					recipient: "+4915112345679",
+					action: { kind: "opt_out" },
+					occurredAt: null,
+					businessUnit: null,
+					campaign: null,
+					properties: { keyword: "STOP" },
+				},
+				receivedAt: iso(0),
+			},
+		},
+	];
+	const suppressed = [
+		{ hash: hex(32), kind: "email", reason: "opted_out" },
+		{ hash: hex(32), kind: "phone", reason: "opted_out" },
+		{ hash: hex(32), kind: "email", reason: "bounced" },
+		{ hash: hex(32), kind: "phone", reason: "blocked" },
+	];
+
+	await db.batch([
+		insertContact.bind(
+			anna,
+			"cust-10001",
+			"anna.schmidt@example.de",
+			"+4917612345678",
+			"de",
+			JSON.stringify({ firstName: "Anna", tier: "gold" }),
+			JSON.stringify(annaConsent),
+		),
+		insertContact.bind(lead, null, "lea.huber@example.at", null, "at", "{}", JSON.stringify(leadConsent)),
+		insertContact.bind(phoneOnly, null, null, "+4915112345679", "default", "{}", JSON.stringify(blockedConsent)),
+		insertLedger.bind(
+			anna,
+			"Subscribe",
+			"sms",
+			"sms-offers",
+			changes("topics.sms-offers", null, "subscribed"),
+			1,
+			"{}",
+			"api",
+			null,
+			null,
+			"203.0.113.7",
+			"curl/8.5.0",
+			null,
+			"client-key-1",
+			iso(20),
+			iso(20, "10:15:31.000"),
+		),
+		insertLedger.bind(
+			anna,
+			"Opt Out",
+			"email",
+			null,
+			changes("channels.email.optedOut", false, true),
+			1,
+			"{}",
+			"one_click",
+			null,
+			null,
+			"198.51.100.23",
+			"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)",
+			"black-friday-2026",
+			null,
+			iso(3),
+			iso(3),
+		),
+		insertLedger.bind(
+			anna,
+			"Opt Out",
+			"email",
+			null,
+			"[]",
+			0,
+			JSON.stringify({ event: "unsubscribe" }),
+			"webhook:sendgrid",
+			"unsubscribe",
+			"Zu viele Mails",
+			null,
+			null,
+			"black-friday-2026",
+			"sendgrid:sg-event-1b2c",
+			iso(3, "10:16:00.000"),
+			iso(2),
+		),
+		insertLedger.bind(
+			lead,
+			"Subscribe",
+			"email",
+			"newsletter-de",
+			changes("topics.newsletter-de", null, "pending"),
+			1,
+			JSON.stringify({ confirmUrl: "https://consent.example.test/c/v1.t2.eyJj.c2ln" }),
+			"signup_form",
+			null,
+			null,
+			"2001:db8::1",
+			"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)",
+			null,
+			null,
+			iso(1),
+			iso(1),
+		),
+		insertLedger.bind(
+			phoneOnly,
+			"Bounce",
+			"sms",
+			null,
+			changes("channels.sms.bounced", false, true),
+			1,
+			JSON.stringify({ errorCode: 30005 }),
+			"webhook:twilio",
+			"hard",
+			null,
+			null,
+			null,
+			null,
+			"twilio:SM0123456789abcdef",
+			iso(5),
+			iso(5),
+		),
+		insertLedger.bind(
+			erased,
+			"Erase",
+			null,
+			null,
+			"[]",
+			1,
+			'{"suppressed":true}',
+			"erasure",
+			null,
+			null,
+			null,
+			null,
+			null,
+			null,
+			iso(2),
+			iso(2),
+		),
+		db
+			.prepare(
+				"INSERT INTO idempotency_keys (contact_id, key, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING",
+			)
+			.bind(anna, iso(2), JSON.stringify(["client-key-1", "sendgrid:sg-event-1b2c"])),
+		db
+			.prepare("INSERT INTO idempotency_keys (contact_id, key) VALUES (?, ?)")
+			.bind(phoneOnly, "twilio:SM0123456789abcdef"),
+		db
+			.prepare(
+				`INSERT INTO topics (key, name, description, channel, double_opt_in, business_unit, provider_refs)
+				 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			)
+			.bind(
+				"newsletter-de",
+				"Newsletter",
+				"Angebote und Neuheiten, einmal pro Woche",
+				"email",
+				1,
+				"de",
+				'{"sendgrid":"12345"}',
+			),
+		db
+			.prepare(
+				`INSERT INTO topics (key, name, description, channel, double_opt_in, business_unit, provider_refs)
+				 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			)
+			.bind("sms-offers", "SMS offers", null, "sms", 0, null, "{}"),
+		db
+			.prepare("INSERT INTO api_keys (id, name, key_hash, scopes, business_units) VALUES (?, ?, ?, ?, ?)")
+			.bind(crypto.randomUUID(), "shop DE/AT", hex(32), '["consent:read","events:write"]', '["de","at"]'),
+		db
+			.prepare(
+				"INSERT INTO api_keys (id, name, key_hash, scopes, business_units, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+			)
+			.bind(crypto.randomUUID(), "old CRM sync", hex(32), '["admin"]', null, iso(10)),
+		db
+			.prepare("INSERT INTO blocklist (address, kind) VALUES (?, ?) ON CONFLICT DO NOTHING")
+			.bind("spam.trap@example.com", "email"),
+		db
+			.prepare("INSERT INTO blocklist (address, kind) VALUES (?, ?) ON CONFLICT DO NOTHING")
+			.bind("+4915199999999", "phone"),
+		db
+			.prepare("INSERT INTO webhook_tokens (provider, token, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+			.bind("mailgun", hex(25), iso(-1)),
+		// The dead-letter consumer (src/queues.ts before UPGRADE_FROM): no business unit yet.
+		db
+			.prepare(
+				`INSERT INTO dead_letters (queue, body, attempts)
+				 SELECT r.value ->> 'queue', r.value ->> 'body', r.value ->> 'attempts' FROM json_each(?) r`,
+			)
+			.bind(
+				JSON.stringify(
+					deadLetters.map(({ queue, body, attempts }) => ({ queue, body: JSON.stringify(body), attempts })),
+				),
+			),
+		// Erasure (src/contacts/contact-actor.ts before UPGRADE_FROM): one reason per address.
+		db
+			.prepare(
+				`INSERT INTO suppressions (hash, kind, reason, created_at)
+				 SELECT r.value ->> 'hash', r.value ->> 'kind', r.value ->> 'reason', ?2 FROM json_each(?1) r
+				 WHERE true ON CONFLICT DO NOTHING`,
+			)
+			.bind(JSON.stringify(suppressed), iso(2)),
+	]);
+}
+
+/** Builds the old database with data, upgrades it with `migrations`; the snapshots before and after. */
+async function upgradeWithData(db: D1Database, migrations: D1Migration[]) {
+	const from = migrations.findIndex((migration) => migration.name === UPGRADE_FROM);
+	expect(from, `${UPGRADE_FROM} is not in migrations/`).toBeGreaterThan(0);
+	await dropEverything(db);
+	await applyD1Migrations(db, migrations.slice(0, from));
+	await seedBeforeUpgrade(db);
+	const before = await snapshot(db);
+	await applyD1Migrations(db, migrations);
+	const after = await snapshot(db);
+	return { before, after };
+}
+
+/** Checks that the tables and columns migrations made are those of src/db/schema.ts. */
+async function expectDrizzleSchema(db: D1Database) {
+	const casing = new CasingCache("snake_case");
+	const tables = (Object.values(schema) as unknown[])
+		.filter((value): value is SQLiteTable => is(value, SQLiteTable))
+		.map(getTableConfig);
+	expect(tables.length).toBeGreaterThan(0);
+	expect(await tableNames(db), "tables of migrations/ vs src/db/schema.ts").toEqual(
+		tables.map((table) => table.name).sort(),
+	);
+
+	for (const table of tables) {
+		const expectedColumns = table.columns.map((column) => ({
+			name: casing.getColumnCasing(column),
+			type: column.getSQLType().toLowerCase(),
+			notNull: column.notNull,
+			hasDefault: column.default !== undefined,
+		}));
+		const actualColumns = (await columnsOf(db, table.name)).map((column) => ({
+			name: column.name,
+			type: column.type.toLowerCase(),
+			notNull: column.notnull === 1,
+			hasDefault: column.dflt_value !== null,
+		}));
+		const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+		expect(actualColumns.sort(byName), `columns of ${table.name}`).toEqual(expectedColumns.sort(byName));
+
+		const expectedKey = table.primaryKeys[0]
+			? table.primaryKeys[0].columns.map((column) => casing.getColumnCasing(column))
+			: table.columns.filter((column) => column.primary).map((column) => casing.getColumnCasing(column));
+		const actualKey = (await columnsOf(db, table.name))
+			.filter((column) => column.pk > 0)
+			.sort((a, b) => a.pk - b.pk)
+			.map((column) => column.name);
+		expect(actualKey, `primary key of ${table.name}`).toEqual(expectedKey);
+
+		const expectedIndexes = table.indexes.map(({ config }) => ({
+			name: config.name,
+			unique: config.unique,
+			columns: config.columns.map((column) => (is(column, Column) ? casing.getColumnCasing(column) : String(column))),
+		}));
+		const { results: indexList } = await db
+			.prepare("SELECT name, \"unique\" FROM pragma_index_list(?) WHERE origin = 'c'")
+			.bind(table.name)
+			.all<{ name: string; unique: number }>();
+		const actualIndexes = [];
+		for (const index of indexList) {
+			const { results: indexColumns } = await db
+				.prepare("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+				.bind(index.name)
+				.all<{ name: string }>();
+			actualIndexes.push({
+				name: index.name,
+				unique: index.unique === 1,
+				columns: indexColumns.map((column) => column.name),
+			});
+		}
+		expect(actualIndexes.sort(byName), `indexes of ${table.name}`).toEqual(expectedIndexes.sort(byName));
+	}
+}
+
+describe("migrations", () => {
+	describe(`upgrading a database with data from before ${UPGRADE_FROM}`, () => {
+		let before: Map<string, TableSnapshot>;
+		let after: Map<string, TableSnapshot>;
+		beforeAll(async () => {
+			({ before, after } = await upgradeWithData(env.MIGRATION_DB, env.TEST_MIGRATIONS));
+		});
+
+		it("was seeded with rows in every table", () => {
+			expect(before.size).toBeGreaterThan(0);
+			for (const [table, { rows }] of before) {
+				expect(rows.length, `no rows seeded in ${table}: add some to seedBeforeUpgrade`).toBeGreaterThan(0);
+			}
+		});
+
+		it("applies every migration", async () => {
+			const { results } = await env.MIGRATION_DB.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{
+				name: string;
+			}>();
+			expect(results.map((row) => row.name)).toEqual(env.TEST_MIGRATIONS.map((migration) => migration.name));
+		});
+
+		it("keeps every table and every row", () => {
+			for (const [table, { rows }] of before) {
+				expect(after.has(table), `table ${table} is gone`).toBe(true);
+				expect(after.get(table)?.rows.length, `rows of ${table}`).toBe(rows.length);
+			}
+		});
+
+		it("keeps every value of every column that still exists", () => {
+			for (const [table, old] of before) {
+				const now = after.get(table);
+				if (!now) continue;
+				for (const column of old.columns) {
+					if (DROPPED_COLUMNS.has(`${table}.${column}`)) {
+						expect(now.columns, `${table}.${column} was to be dropped`).not.toContain(column);
+						continue;
+					}
+					expect(now.columns, `${table}.${column} is gone`).toContain(column);
+					expect(
+						now.rows.map((row) => row[column]),
+						`values of ${table}.${column}`,
+					).toEqual(old.rows.map((row) => row[column]));
+				}
+			}
+		});
+
+		it("turns suppressions.reason into the JSON array reasons", () => {
+			const old = before.get("suppressions");
+			const now = after.get("suppressions");
+			expect(old?.columns).toContain("reason");
+			expect(now?.columns).toContain("reasons");
+			expect(now?.columns).not.toContain("reason");
+			// Stored as the code writes it now: the JSON array text, e.g. ["opted_out"].
+			expect(now?.rows.map((row) => [row.hash, row.reasons])).toEqual(
+				old?.rows.map((row) => [row.hash, JSON.stringify([row.reason])]),
+			);
+		});
+
+		it("gives dead letters the business unit their message names", () => {
+			const rows = after.get("dead_letters")?.rows ?? [];
+			expect(before.get("dead_letters")?.columns).not.toContain("business_unit");
+			expect(
+				rows.map((row) => {
+					const body = JSON.parse(String(row.body));
+					return [body.kind, body.provider ?? null, row.business_unit];
+				}),
+			).toEqual([
+				["outbound", null, "de"],
+				["webhook-event", "sendgrid", "at"],
+				["webhook-event", "twilio", null],
+			]);
+		});
+
+		it("leaves the schema src/db/schema.ts describes", async () => {
+			await expectDrizzleSchema(env.MIGRATION_DB);
+		});
+	});
+
+	it("make the schema src/db/schema.ts describes on a new database", async () => {
+		await expectDrizzleSchema(env.DB);
+	});
+});
