@@ -16,8 +16,8 @@ export const keyColumns = {
 export type ApiKey = { [K in keyof typeof keyColumns]: (typeof apiKeys.$inferSelect)[K] };
 
 /**
- * Keys a key limited to `units` may manage: only keys limited to some of those units (SPEC of
- * scope: keys without limits, and keys reaching other units, need an unlimited key).
+ * Keys a key limited to `units` may manage: only keys limited to some of those units (the scope
+ * rule: keys without limits, and keys reaching other units, need an unlimited key).
  */
 function manageableBy(units: readonly string[] | null): SQL | undefined {
 	if (!units) return undefined;
