@@ -256,7 +256,7 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 
 	// The baseline of an import that changes nothing: the import's own contact lookups (by
 	// externalId, email + business unit, phone + business unit, one D1 batch of three reads per 250
-	// lines, as src/data/imports.ts does) for the given [externalId, email, phone] triples, nothing else.
+	// lines, as src/imports/importer.ts does) for the given [externalId, email, phone] triples, nothing else.
 	if (path === "/__bench/raw-import-lookup") {
 		const lines = input.lines as Array<[string | null, string | null, string | null]>;
 		const businessUnit = String(input.businessUnit ?? "default");

@@ -17,10 +17,10 @@ import { usersRouter } from "./api/users";
 import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
 import { adminRouter } from "./web/admin/routes";
+import { APP_CSS } from "./web/common/styles";
 import { confirmRouter } from "./web/confirm/routes";
 import { renderDocs } from "./web/docs/view";
 import { preferencesRouter } from "./web/preferences/routes";
-import { APP_CSS } from "./web/shared/styles";
 import { signupRouter } from "./web/signup/routes";
 import { unsubscribeRouter } from "./web/unsubscribe/routes";
 import type { VerifyDeps } from "./webhooks/provider";
@@ -74,7 +74,7 @@ export function createApp(options: AppOptions = {}) {
 			throw new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.");
 		},
 	});
-	// Imports stream their body and enforce their own, larger limit (src/data/imports.ts).
+	// Imports stream their body and enforce their own, larger limit (src/imports/importer.ts).
 	app.use((c, next) => (c.req.path.startsWith("/v1/imports/") ? next() : defaultBodyLimit(c, next)));
 
 	app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));

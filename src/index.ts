@@ -3,7 +3,7 @@ import type { Bindings } from "./env";
 import { handleQueue, type QueueMessage } from "./queues";
 
 export { ContactActor } from "./contacts/contact-actor";
-export { RateLimiter } from "./web/shared/rate-limiter";
+export { RateLimiter } from "./web/common/rate-limiter";
 
 const app = createApp();
 

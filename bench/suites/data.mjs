@@ -22,7 +22,7 @@ export const title = "Bulk data: contacts export and import";
 
 const EXPORT_PATH = "/v1/exports/contacts.csv";
 const IMPORT_PATH = "/v1/imports/contacts";
-/** src/data/imports.ts: MAX_IMPORT_BYTES, MAX_IMPORT_LINES. */
+/** src/imports/importer.ts: MAX_IMPORT_BYTES, MAX_IMPORT_LINES. */
 const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
 const MAX_IMPORT_LINES = 100_000;
 const REIMPORT_LINES = 100_000;

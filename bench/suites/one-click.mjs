@@ -1,7 +1,7 @@
 // RFC 8058 one-click unsubscribes (issue 3's benchmark): POST /u/{token} with
 // `List-Unsubscribe=One-Click`, as mailbox providers send it, against GET /healthz in the same
 // workerd, rounds taking turns. Every POST is a real write: the contact's Durable Object applies an
-// Opt Out and writes state and a ledger row to D1. Tokens come from the built consent-edge/links
+// Opt Out and writes state and a ledger row to D1. Tokens come from the built @consent-edge/links
 // module with the bench worker's signing key, one per seeded contact (each contact is unsubscribed
 // once: later rounds re-post to contacts already opted out, which still writes a ledger row).
 import { pathToFileURL } from "node:url";

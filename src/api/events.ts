@@ -16,6 +16,7 @@ import {
 	JsonObjectSchema,
 	jsonBody,
 	jsonResponse,
+	linkConfigurationResponse,
 	PhoneSchema,
 	TimestampSchema,
 	TopicKeySchema,
@@ -84,7 +85,11 @@ const postEvents = createRoute({
 			],
 		}),
 	},
-	responses: { 200: jsonResponse(EventsResponseSchema, "The contact after the events"), ...errorResponses },
+	responses: {
+		200: jsonResponse(EventsResponseSchema, "The contact after the events"),
+		409: linkConfigurationResponse,
+		...errorResponses,
+	},
 });
 
 export const eventsRouter = createRouter().openapi(postEvents, async (c) => {

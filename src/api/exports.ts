@@ -82,7 +82,7 @@ const getContactsCsv = createRoute({
 	tags: ["Data"],
 	summary: "Contacts with their consent state, as CSV",
 	description: `One row per contact, by id. Columns: \`id, externalId, email, phone, businessUnit, createdAt, updatedAt, blocked\`, then \`optedOut:<channel>, bounced:<channel>\` (true/false) for email, sms, whatsapp and push, then \`topic:<key>\` for every topic (of the business unit, when one is given; by key): the effective status (\`subscribed\`, \`pending\`, \`unsubscribed\` — unsubscribed while the topic's channel is opted out), empty when the contact has none. The column names are those of POST /v1/imports/contacts. ${STREAMING}`,
-	security: bearerScopes("reports:read", "events:write"),
+	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
 	request: { query: ContactsQuerySchema },
 	responses: { 200: csvResponse("The CSV file"), ...errorResponses },

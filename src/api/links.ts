@@ -31,6 +31,7 @@ import {
 	errorResponses,
 	jsonBody,
 	jsonResponse,
+	linkConfigurationResponse,
 	PhoneSchema,
 	TopicKeySchema,
 } from "./schemas";
@@ -129,7 +130,11 @@ const postLinks = createRoute({
 			campaign: "nov-2026",
 		}),
 	},
-	responses: { 200: jsonResponse(LinksSchema, "The links and headers"), ...errorResponses },
+	responses: {
+		200: jsonResponse(LinksSchema, "The links and headers"),
+		409: linkConfigurationResponse,
+		...errorResponses,
+	},
 });
 
 const postLinksBatch = createRoute({
@@ -154,6 +159,7 @@ const postLinksBatch = createRoute({
 			z.object({ links: z.array(LinksSchema) }).openapi("LinksBatchResult"),
 			"One entry per recipient, in input order",
 		),
+		409: linkConfigurationResponse,
 		...errorResponses,
 	},
 });

@@ -185,6 +185,11 @@ export const HistoryQuerySchema = z.object({
 const problemContent = { "application/problem+json": { schema: ProblemSchema } };
 export const conflictResponse = (description: string) => ({ description, content: problemContent });
 
+/** Routes that make links: without PUBLIC_BASE_URL, only a loopback host may ask for them. */
+export const linkConfigurationResponse = conflictResponse(
+	"CONFIGURATION_REQUIRED: PUBLIC_BASE_URL is not set and the request did not come to localhost",
+);
+
 /** The error answers every authenticated route can give. */
 export const errorResponses = {
 	400: { description: "Invalid input", content: problemContent },

@@ -1,7 +1,7 @@
 /**
  * Suppression: what a person said outlives their data. A suppression is a keyed hash of
  * a normalized email or phone with its reasons; these are its rules, as pure functions. Where the
- * hashes are kept and looked up is src/erasure/suppression.ts.
+ * hashes are kept and looked up is src/db/suppressions.ts.
  */
 import { CHANNELS, type Channel, type ConsentState, type MessageKind } from "./types";
 

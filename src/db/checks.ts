@@ -1,6 +1,6 @@
 /**
  * The reads of a consent check: one statement per kind of recipient, whatever their number. The
- * decision itself is src/consent/decision.ts; src/consent-check/check.ts puts the two together.
+ * decision itself is src/consent/decision.ts; src/api/check.ts puts the two together.
  */
 import { sql } from "drizzle-orm";
 import type { AddressKind } from "../consent/suppression";

@@ -1,6 +1,6 @@
 /*
  * Opt-out statistics, read straight from the ledger (the queries: src/db/stats.ts). The API (src/api/stats.ts) and the
- * admin dashboard (src/admin) both use these functions, so both count the same thing:
+ * admin dashboard (src/web/admin) both use these functions, so both count the same thing:
  *
  * - Ledger rows with `changed = 1` (an event that changed nothing, e.g. a second one-click on the
  *   same link or a stale provider retry, is proof that it arrived, not a second opt-out) whose

@@ -1,6 +1,6 @@
 /**
  * Applies queued provider events: finds or creates the contacts of the address, maps the
- * event per contact (mapping.ts) and records the result through the one write path, with the
+ * event per contact (src/consent/provider-events.ts) and records the result through the one write path, with the
  * provider's event id as idempotency key.
  */
 import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";

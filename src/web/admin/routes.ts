@@ -6,7 +6,7 @@ import { type Bindings, getConfig } from "../../env";
 import { secretsEqual } from "../../http/auth";
 import type { AppEnv } from "../../http/router";
 import { checkRange, INTERVALS, type Interval, parseTime, resolveRange, type StatsFilter } from "../../reports/stats";
-import type { RateLimitResult } from "../shared/rate-limiter";
+import type { RateLimitResult } from "../common/rate-limiter";
 import { ipBucket } from "../signup/routes";
 import { clearSession, hasSession, setSession } from "./session";
 import { type DashboardProps, renderDashboardPage, renderLoginPage } from "./view";
@@ -16,7 +16,7 @@ import { type DashboardProps, renderDashboardPage, renderLoginPage } from "./vie
  * part of the OpenAPI document: it answers HTML. Two ways in:
  * - `Authorization: Bearer <ADMIN_TOKEN>` (curl, a reverse proxy that adds it);
  * - the form at /admin/login, whose password is the token: it sets a signed 8-hour session cookie
- *   (src/admin/session.ts), HttpOnly, Secure, SameSite=Strict, Path=/admin.
+ *   (src/web/admin/session.ts), HttpOnly, Secure, SameSite=Strict, Path=/admin.
  *
  * Cross-site requests: the cookie is SameSite=Strict, so no other site's page can make the browser
  * send it, and the CSP's form-action 'self' keeps forms on our pages from posting elsewhere. Every

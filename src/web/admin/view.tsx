@@ -1,7 +1,7 @@
 import type { Child, FC } from "hono/jsx";
 import type { CampaignStat, RecentEvent } from "../../db/stats";
 import type { GroupBy, Interval, SeriesPoint } from "../../reports/stats";
-import { renderPage } from "../shared/layout";
+import { renderPage } from "../common/layout";
 
 /*
  * The admin dashboard, English only, server-rendered: no script, no inline style (the

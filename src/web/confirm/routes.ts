@@ -6,8 +6,8 @@ import { effectiveTopicStatus } from "../../consent/decision";
 import { emptyConsentState, type IncomingEvent, type TopicDefinition } from "../../consent/types";
 import { loadTopics } from "../../db/topics";
 import { getConfig } from "../../env";
-import { type LinkTarget, resolveLink } from "../shared/link-target";
-import { failurePage, localize, type PageContext, page, pageRouter, record } from "../shared/page";
+import { type LinkTarget, resolveLink } from "../common/link-target";
+import { failurePage, localize, type PageContext, page, pageRouter, record } from "../common/page";
 import { renderConfirmedPage, renderConfirmPage } from "./view";
 
 export const confirmRouter = pageRouter();

@@ -1,5 +1,5 @@
-import type { Locale, Translate } from "../shared/i18n";
-import { Layout, renderPage } from "../shared/layout";
+import type { Locale, Translate } from "../common/i18n";
+import { Layout, renderPage } from "../common/layout";
 
 /** The names of the topics a confirmation covers, as a list. */
 const TopicList = ({ names }: { names: string[] }) => (

@@ -15,8 +15,8 @@ import {
 } from "../../consent/types";
 import type { Contact } from "../../db/contacts";
 import { loadTopics } from "../../db/topics";
-import { type LinkTarget, resolveLink } from "../shared/link-target";
-import { errorPage, failurePage, first, localize, page, pageRouter, readForm, record } from "../shared/page";
+import { type LinkTarget, resolveLink } from "../common/link-target";
+import { errorPage, failurePage, first, localize, page, pageRouter, readForm, record } from "../common/page";
 import { renderPreferencesPage } from "./view";
 
 export const preferencesRouter = pageRouter();

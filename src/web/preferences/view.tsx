@@ -1,7 +1,7 @@
 import type { ChannelChoices, PreferenceConflict } from "../../consent/preferences";
 import type { Channel } from "../../consent/types";
-import type { Locale, MessageKey, Translate } from "../shared/i18n";
-import { Layout, renderPage } from "../shared/layout";
+import type { Locale, MessageKey, Translate } from "../common/i18n";
+import { Layout, renderPage } from "../common/layout";
 
 /**
  * GET/POST /p/{token}: per channel a fieldset with its topics (ticked = the person gets it, the

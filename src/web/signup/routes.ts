@@ -11,8 +11,8 @@ import { loadTopics } from "../../db/topics";
 import { type Bindings, getConfig } from "../../env";
 import { ApiError, type FieldError, problem } from "../../http/errors";
 import type { AppEnv } from "../../http/router";
-import { type Locale, pickLocale } from "../shared/i18n";
-import type { RateLimitResult } from "../shared/rate-limiter";
+import { type Locale, pickLocale } from "../common/i18n";
+import type { RateLimitResult } from "../common/rate-limiter";
 import { renderSignupPage, type SignupPageOutcome } from "./view";
 
 /*

@@ -1,7 +1,7 @@
 import { CONFIRM_LINK_LIFETIME_SECONDS } from "../../links/token";
-import type { Locale, MessageKey } from "../shared/i18n";
-import { translator } from "../shared/i18n";
-import { Layout, renderPage } from "../shared/layout";
+import type { Locale, MessageKey } from "../common/i18n";
+import { translator } from "../common/i18n";
+import { Layout, renderPage } from "../common/layout";
 
 /** What the sign-up endpoint tells a person who posted a plain HTML form. */
 export type SignupPageOutcome =

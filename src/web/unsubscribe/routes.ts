@@ -10,7 +10,7 @@ import {
 	undoEvents,
 	unsubscribeEvents,
 } from "../../consent/unsubscribe";
-import { type LinkTarget, resolveLink } from "../shared/link-target";
+import { type LinkTarget, resolveLink } from "../common/link-target";
 import {
 	errorPage,
 	failurePage,
@@ -21,7 +21,7 @@ import {
 	pageRouter,
 	readForm,
 	record,
-} from "../shared/page";
+} from "../common/page";
 import {
 	MAX_COMMENT_LENGTH,
 	type UnsubscribeScope as PageScope,

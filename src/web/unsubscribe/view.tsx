@@ -1,6 +1,6 @@
 import { type Channel, UNSUBSCRIBE_REASONS } from "../../consent/types";
-import type { Locale, Translate } from "../shared/i18n";
-import { Layout, renderPage } from "../shared/layout";
+import type { Locale, Translate } from "../common/i18n";
+import { Layout, renderPage } from "../common/layout";
 
 /** The feedback choices of the unsubscribe page; they feed the stats "by reason". */
 export const MAX_COMMENT_LENGTH = 1000;

@@ -354,7 +354,7 @@ describe("POST /v1/links/batch", () => {
 	});
 });
 
-describe("the offline signer (consent-edge/links) in workerd", () => {
+describe("the offline signer (@consent-edge/links) in workerd", () => {
 	it("makes links the worker verifies (node:crypto through nodejs_compat)", async () => {
 		const links = await createLinkSigner({ keys: env.LINK_SIGNING_KEYS, baseUrl: BASE });
 		const link = links.forRecipient(

@@ -2,8 +2,8 @@ import type { Child, FC } from "hono/jsx";
 import type { Locale, Translate } from "./i18n";
 
 /**
- * The frame of every public page: no script unless a page asks for one from /assets (CSP
- * `script-src 'self'`), one stylesheet, readable on a phone, a main landmark for screen readers.
+ * The frame of every public page: no script (the CSP, default-src 'none', allows none), one
+ * stylesheet, readable on a phone, a main landmark for screen readers.
  */
 export const Layout: FC<{ locale: Locale; t: Translate; title: string; children?: Child; script?: string }> = ({
 	locale,
