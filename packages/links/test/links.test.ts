@@ -6,6 +6,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type * as Package from "../src/index";
 import { base64UrlDecode, type CHANNELS, claimsFromPayload, type LinkClaims } from "../src/token";
+import { CASES, SCOPES } from "./cases";
 import { node, nodeProcess, packageRoot, repositoryRoot } from "./node";
 
 // Types from the source, code from the build: what senders import.
@@ -47,33 +48,6 @@ async function verified(url: string, secrets: Record<string, string> = SECRETS):
 }
 
 const signer = await createLinkSigner({ keys: KEYS, baseUrl: BASE });
-
-/** Recipients as senders name them, and the subject the token must carry. */
-const CASES: Array<[Package.Recipient, LinkClaims["subject"]]> = [
-	[
-		{ email: " Ann@Example.DE ", businessUnit: "DE" },
-		{ email: "ann@example.de", businessUnit: "de" },
-	],
-	[{ email: "bob@example.com" }, { email: "bob@example.com", businessUnit: "default" }],
-	[
-		{ email: "jörg.müller@example.de", businessUnit: "at" },
-		{ email: "jörg.müller@example.de", businessUnit: "at" },
-	],
-	[
-		{ phone: "+49 (0)176 1234-5678", businessUnit: "de" },
-		{ phone: "+4917612345678", businessUnit: "de" },
-	],
-	[{ externalId: "customer-4711" }, { externalId: "customer-4711" }],
-	[{ externalId: 'quote " back \\ kündin ✓ 𝄞' }, { externalId: 'quote " back \\ kündin ✓ 𝄞' }],
-	[{ contactId: "01JD5Z6Y8Q3W2E1R0T9Y8U7I6O" }, { contactId: "01JD5Z6Y8Q3W2E1R0T9Y8U7I6O" }],
-];
-const SCOPES: Array<Omit<Package.LinkOptions, "issuedAt">> = [
-	{},
-	{ channel: "email" },
-	{ topic: "newsletter-kids" },
-	{ channel: "sms", topic: "alerts.v2", campaign: 'Sommer ✓ 2026 "quoted"' },
-	{ campaign: "nov-2026" },
-];
 
 describe("the build", () => {
 	it("is one ES module without imports, and node:crypto only behind a computed dynamic import", () => {
