@@ -220,7 +220,7 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 				 CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email' WHERE true ON CONFLICT DO NOTHING`,
 			).bind(JSON.stringify(rows), now),
 			env.DB.prepare(
-				`UPDATE contacts SET consent = json_set(consent, '$.channels.email.optedOut', json('true')), updated_at = ?2
+				`UPDATE contacts SET consent = json_set(consent, '$.channels.email.optedOut', json('true')), updated_at = ?2, version = version + 1
 				 WHERE business_unit = 'default' AND email IN (SELECT r.value ->> 'email' FROM json_each(?1) r)`,
 			).bind(JSON.stringify(rows), now),
 		]);

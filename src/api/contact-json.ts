@@ -4,7 +4,7 @@ import type { Contact } from "../db/contacts";
 
 export type { Contact };
 
-export interface ContactJson extends Omit<Contact, "consent"> {
+export interface ContactJson extends Omit<Contact, "consent" | "version"> {
 	consent: {
 		blocked: boolean;
 		channels: Record<string, ChannelState>;
@@ -22,8 +22,10 @@ export function toContactJson(contact: Contact): ContactJson {
 			changedAt: topic.changedAt,
 		};
 	}
+	// The version is the actors' concurrency guard, not part of the API.
+	const { version: _, ...fields } = contact;
 	return {
-		...contact,
+		...fields,
 		consent: { blocked: contact.consent.blocked, channels: { ...contact.consent.channels }, topics },
 	};
 }

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { ledgerTexts } from "../consent/ledger";
-import { applyArrived, effectOf, isLate, isPreferenceEvent } from "../consent/reducer";
+import { applyBatch, type EventOrigin, type EventToApply, type LedgerRow } from "../consent/apply";
 import {
 	addressKindOf,
 	mergeReasons,
@@ -8,11 +7,10 @@ import {
 	suppressionsAtErasure,
 	suppressionsEndedBy,
 } from "../consent/suppression";
-import type { ConsentEvent, ConsentState, Source, TopicDefinition } from "../consent/types";
+import type { ConsentEvent, Source, TopicDefinition } from "../consent/types";
 import { keyedHash, keyedHashes } from "../crypto";
 import {
 	eraseContactRows,
-	type LedgerInsert,
 	type ProfileUpdate,
 	readContact,
 	readErasureFacts,
@@ -24,21 +22,13 @@ import {
 import type { Contact } from "../db/contacts";
 import { type SuppressionEntry, suppressionSubject } from "../db/suppressions";
 import type { Bindings } from "../env";
-import { enqueueOutbound, outboundEnabled } from "../outbound/outbound";
+import { forwardOutbound, outboundEvents } from "../outbound/outbound";
 
-export interface EventToApply extends ConsentEvent {
-	idempotencyKey: string | null;
-	/** For Subscribe to a double-opt-in topic: recorded with the ledger row when the topic ends up pending. */
-	confirmUrl?: string;
-}
+export type { EventToApply };
 
 /** Where a batch of events came from; every ledger row of the batch carries it. */
-export interface EventContext {
+export interface EventContext extends EventOrigin {
 	source: Source;
-	ip: string | null;
-	userAgent: string | null;
-	campaign: string | null;
-	receivedAt: string;
 }
 
 export interface ApplyResult {
@@ -78,9 +68,17 @@ const UNAPPLIED_REASONS: Record<string, SuppressionReason> = {
  *
  * The input gate does not cover D1: an `await` on D1 lets the next call in. Each method therefore
  * runs inside `exclusive`, a promise chain, so read-modify-write sequences never interleave.
+ *
+ * Warm state: after its first read or write the actor keeps the contact (with its `version`), so a
+ * write is one D1 batch and no read. Callers that have just read the contact pass it along, so even
+ * a cold actor needs no read. Every write is guarded by the version it was computed over: when
+ * someone wrote around the actor (a migration, an import) or an idempotency key turns out to be
+ * applied already, the batch fails as a whole and the actor reloads and applies again.
  */
 export class ContactActor extends DurableObject<Bindings> {
 	#tail: Promise<unknown> = Promise.resolve();
+	/** The contact as this actor last read or wrote it; null until then, and after an erasure. */
+	#contact: Contact | null = null;
 
 	private exclusive<T>(work: () => Promise<T>): Promise<T> {
 		const run = this.#tail.then(work, work);
@@ -88,13 +86,17 @@ export class ContactActor extends DurableObject<Bindings> {
 		return run;
 	}
 
+	/**
+	 * Applies events to the contact. `contact` is the contact as the caller read it (the newer of it
+	 * and the actor's own copy is used), or only its id.
+	 */
 	applyEvents(
-		contactId: string,
+		contact: Contact | string,
 		events: EventToApply[],
 		context: EventContext,
 		topics: TopicDefinition[],
 	): Promise<ApplyResult> {
-		return this.exclusive(() => this.applyLocked(contactId, events, context, topics));
+		return this.exclusive(() => this.applyLocked(contact, events, context, topics));
 	}
 
 	updateProfile(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {
@@ -103,7 +105,18 @@ export class ContactActor extends DurableObject<Bindings> {
 
 	/** GDPR erasure; false when the contact does not exist (any more). */
 	erase(contactId: string, context: EventContext): Promise<EraseResult | null> {
-		return this.exclusive(() => this.eraseLocked(contactId, context));
+		return this.exclusive(async () => {
+			this.#contact = null;
+			return this.eraseLocked(contactId, context);
+		});
+	}
+
+	/** The newest copy of the contact this actor knows without reading: its own or the caller's. */
+	private known(given: Contact | string): Contact | null {
+		const id = typeof given === "string" ? given : given.id;
+		const own = this.#contact?.id === id ? this.#contact : null;
+		if (typeof given === "string") return own;
+		return own && own.version >= given.version ? own : given;
 	}
 
 	/**
@@ -147,149 +160,107 @@ export class ContactActor extends DurableObject<Bindings> {
 			properties,
 			at: context.receivedAt,
 		});
-		if (outboundEnabled(this.env)) {
-			// Receivers learn to erase too, by the contact id they have seen in earlier events.
-			const who = { ...contact, externalId: null, email: null, phone: null };
-			const row: LedgerInsert = {
-				event: "Erase",
-				channel: null,
-				topic: null,
-				changes: "[]",
-				changed: 1,
-				properties: JSON.stringify(properties),
-				reason: null,
-				feedback: null,
-				idempotencyKey: null,
-				occurredAt: context.receivedAt,
-			};
-			await this.forward(who, [row], [ledgerId], { ...context, source: "erasure", ip: null, userAgent: null });
-		}
+		// Receivers learn to erase too, by the contact id they have seen in earlier events.
+		const who = { ...contact, externalId: null, email: null, phone: null };
+		const row: LedgerRow = {
+			event: "Erase",
+			channel: null,
+			topic: null,
+			changes: [],
+			properties,
+			reason: null,
+			feedback: null,
+			idempotencyKey: null,
+			occurredAt: context.receivedAt,
+			...context,
+			source: "erasure",
+			ip: null,
+			userAgent: null,
+		};
+		await forwardOutbound(this.env, outboundEvents(who, [row], [ledgerId]));
 		return { suppressed: entries.length > 0, ledgerId };
 	}
 
 	private async applyLocked(
-		contactId: string,
+		given: Contact | string,
 		events: EventToApply[],
 		context: EventContext,
 		topics: TopicDefinition[],
 	): Promise<ApplyResult> {
-		const keys = events.map((e) => e.idempotencyKey).filter((k): k is string => k !== null);
-		const read = await readForApply(this.env, contactId, keys);
-		if (!read) throw new Error(`contact ${contactId} does not exist`);
-		const { contact, seen } = read;
+		const contactId = typeof given === "string" ? given : given.id;
 		const topicsByKey = new Map(topics.map((topic) => [topic.key, topic]));
-
 		const topicOf = (key: string) => topicsByKey.get(key);
-		let state: ConsentState = contact.consent;
-		// The contact's preference events, oldest first: read from the ledger only when a late event
-		// needs them, then kept up to date with this batch's events.
+		const keys = events.map((e) => e.idempotencyKey).filter((k): k is string => k !== null);
+		let contact = this.known(given);
+		let seen = new Set<string>();
 		let history: ConsentEvent[] | null = null;
-		const appliedPreferences: ConsentEvent[] = [];
-		const rows: LedgerInsert[] = [];
-		const applied: ConsentEvent[] = [];
-		let duplicates = 0;
-		for (const event of events) {
-			if (event.idempotencyKey !== null) {
-				if (seen.has(event.idempotencyKey)) {
-					duplicates++;
-					continue;
-				}
-				seen.add(event.idempotencyKey);
+		// A stale write reloads once and tries again; a second miss means heavy writing around the
+		// actor, and the caller's retry (the queue's, the client's) is the better place to wait.
+		for (let attempt = 0; ; attempt++) {
+			if (!contact) {
+				const read = await readForApply(this.env, contactId, keys);
+				if (!read) throw new Error(`contact ${contactId} does not exist`);
+				({ contact, seen } = read);
 			}
-			const before = state;
-			if (history === null && isLate(state, event)) {
-				history = [...(await readPreferenceHistory(this.env, contactId)), ...appliedPreferences];
+			let outcome = applyBatch(contact.consent, events, { topicOf, seen, history, origin: context });
+			if (outcome.needsHistory) {
+				history = await readPreferenceHistory(this.env, contactId);
+				outcome = applyBatch(contact.consent, events, { topicOf, seen, history, origin: context });
 			}
-			state = applyArrived(state, event, topicOf, history);
-			if (isPreferenceEvent(event)) (history ?? appliedPreferences).push(event);
-			const effect = effectOf(event, before, state);
-			applied.push(event);
-			const properties = { ...event.properties };
-			if (event.confirmUrl && event.topic && state.topics[event.topic]?.status === "pending") {
-				properties.confirmUrl = event.confirmUrl;
+			if (outcome.needsHistory) throw new Error("reducer: the history did not resolve a late event");
+			const { state, rows, applied, duplicates } = outcome;
+			if (rows.length === 0) {
+				this.#contact = contact;
+				return { contact, ledgerIds: [], duplicates };
 			}
-			rows.push({
-				event: effect.event,
-				channel: effect.channel,
-				topic: effect.topic,
-				changes: JSON.stringify(effect.changes),
-				changed: effect.changes.length > 0 ? 1 : 0,
-				properties: JSON.stringify(properties),
-				...ledgerTexts(event),
-				idempotencyKey: event.idempotencyKey,
-				occurredAt: event.occurredAt,
+			// A confirmation through a signed link ends the suppression of the address it reached.
+			const current = contact;
+			const ended = new Set(applied.flatMap((event) => suppressionsEndedBy(event, (event.origin ?? context).source)));
+			const endedAddresses = [...ended].map((kind) => current[kind]).filter((address): address is string => !!address);
+			const updatedAt = new Date().toISOString();
+			const written = await writeApplied(this.env, {
+				contact,
+				state,
+				updatedAt,
+				rows,
+				endedSuppressions: await keyedHashes(this.env, endedAddresses),
+				ended: { source: context.source, ip: context.ip, userAgent: context.userAgent, at: context.receivedAt },
 			});
-		}
-		if (rows.length === 0) return { contact, ledgerIds: [], duplicates };
-
-		// A confirmation through a signed link ends the suppression of the address it reached.
-		const ended = new Set(applied.flatMap((event) => suppressionsEndedBy(event, context.source)));
-		const endedAddresses = [...ended].map((kind) => contact[kind]).filter((address): address is string => !!address);
-		const updatedAt = new Date().toISOString();
-		const ledgerIds = await writeApplied(this.env, {
-			contact,
-			state,
-			updatedAt,
-			rows,
-			keys,
-			context,
-			endedSuppressions: await keyedHashes(this.env, endedAddresses),
-		});
-		if (outboundEnabled(this.env)) await this.forward(contact, rows, ledgerIds, context);
-		return { contact: { ...contact, consent: state, updatedAt }, ledgerIds, duplicates };
-	}
-
-	/**
-	 * Queues the new ledger rows for the outbound webhook. After the commit: a failed enqueue is
-	 * logged, never undone into the consent change (which is what counts), and not retried by the
-	 * caller either, whose retry would be a duplicate.
-	 */
-	private async forward(contact: Contact, rows: LedgerInsert[], ledgerIds: number[], context: EventContext) {
-		const who = {
-			id: contact.id,
-			externalId: contact.externalId,
-			email: contact.email,
-			phone: contact.phone,
-			businessUnit: contact.businessUnit,
-		};
-		try {
-			await enqueueOutbound(
-				this.env,
-				rows.map((row, index) => ({
-					id: ledgerIds[index] as number,
-					event: row.event,
-					contact: who,
-					channel: row.channel,
-					topic: row.topic,
-					changed: row.changed === 1,
-					changes: JSON.parse(row.changes),
-					properties: JSON.parse(row.properties),
-					source: context.source,
-					reason: row.reason,
-					feedback: row.feedback,
-					campaign: context.campaign,
-					occurredAt: row.occurredAt,
-					receivedAt: context.receivedAt,
-				})),
-			);
-		} catch (error) {
-			console.error(`outbound webhook: ledger events ${ledgerIds.join(",")} not queued: ${String(error)}`);
+			if (written === "gone") {
+				this.#contact = null;
+				throw new Error(`contact ${contactId} does not exist`);
+			}
+			if (written === "stale") {
+				if (attempt >= 1) throw new Error(`contact ${contactId} keeps changing under its actor; retry`);
+				contact = null;
+				history = null;
+				continue;
+			}
+			this.#contact = { ...contact, consent: state, updatedAt, version: written.version };
+			await forwardOutbound(this.env, outboundEvents(contact, rows, written.ledgerIds));
+			return { contact: this.#contact, ledgerIds: written.ledgerIds, duplicates };
 		}
 	}
 
 	private async updateProfileLocked(contactId: string, patch: ProfilePatch): Promise<ProfileResult> {
-		const current = await readContact(this.env, contactId);
-		if (!current) return { ok: false, conflict: "gone" };
-		// A user's externalId never changes: a second externalId for the same person is a mismatch.
-		if (patch.externalId !== undefined && current.externalId !== null && current.externalId !== patch.externalId) {
-			return { ok: false, conflict: "external_id" };
+		for (let attempt = 0; ; attempt++) {
+			const current = this.known(contactId) ?? (await readContact(this.env, contactId));
+			if (!current) return { ok: false, conflict: "gone" };
+			// A user's externalId never changes: a second externalId for the same person is a mismatch.
+			if (patch.externalId !== undefined && current.externalId !== null && current.externalId !== patch.externalId) {
+				return { ok: false, conflict: "external_id" };
+			}
+			const result = await writeProfile(this.env, current, {
+				externalId: patch.externalId ?? current.externalId,
+				email: patch.email === undefined ? current.email : patch.email,
+				phone: patch.phone === undefined ? current.phone : patch.phone,
+				businessUnit: patch.businessUnit ?? current.businessUnit,
+				traits: patch.traits ?? current.traits,
+			});
+			if (result.ok) this.#contact = result.contact;
+			if (result.ok || result.conflict !== "stale") return result as ProfileResult;
+			this.#contact = null;
+			if (attempt >= 1) throw new Error(`contact ${contactId} keeps changing under its actor; retry`);
 		}
-		return writeProfile(this.env, contactId, {
-			externalId: patch.externalId ?? current.externalId,
-			email: patch.email === undefined ? current.email : patch.email,
-			phone: patch.phone === undefined ? current.phone : patch.phone,
-			businessUnit: patch.businessUnit ?? current.businessUnit,
-			traits: patch.traits ?? current.traits,
-		});
 	}
 }

@@ -98,7 +98,7 @@ export async function recordEvents(
 		}
 	}
 
-	const result = await actorFor(env, contact.id).applyEvents(contact.id, events, context, [...topicMap.values()]);
+	const result = await actorFor(env, contact.id).applyEvents(contact, events, context, [...topicMap.values()]);
 	return {
 		...result,
 		// A retried request gets its links again, as long as the topic still waits for confirmation.

@@ -4,6 +4,7 @@
  * profile update and the erasure.
  */
 import { and, eq, sql } from "drizzle-orm";
+import type { LedgerRow } from "../consent/apply";
 import { ERASED, ERASED_EVENT, KNOWN_EVENT_NAMES, KNOWN_REASON_CODES } from "../consent/erasure";
 import { PREFERENCE_EVENTS } from "../consent/reducer";
 import type { Channel, ConsentEvent, ConsentState } from "../consent/types";
@@ -19,30 +20,11 @@ import {
 	type SuppressionEntry,
 } from "./suppressions";
 
-/** One ledger row as the actor's insert reads it from JSON. */
-export interface LedgerInsert {
-	event: string;
-	channel: string | null;
-	topic: string | null;
-	/** JSON of the FieldChange list. */
-	changes: string;
-	changed: 0 | 1;
-	/** JSON of the properties. */
-	properties: string;
-	reason: string | null;
-	feedback: string | null;
-	idempotencyKey: string | null;
-	occurredAt: string;
-}
-
-/** Where the rows of one batch came from: every row carries it. */
-export interface RowContext {
-	source: string;
-	ip: string | null;
-	userAgent: string | null;
-	campaign: string | null;
-	receivedAt: string;
-}
+/**
+ * What a guarded write found instead of the version it was made over: `stale` (someone wrote the
+ * contact since, or one of the idempotency keys was applied before) or `gone` (erased).
+ */
+export type GuardedMiss = "stale" | "gone";
 
 export async function readContact(env: Bindings, contactId: string): Promise<Contact | null> {
 	const [row] = await database(env).select(contactColumns).from(contacts).where(eq(contacts.id, contactId));
@@ -93,11 +75,15 @@ export async function readPreferenceHistory(env: Bindings, contactId: string): P
 }
 
 /**
- * Records applied events in one batch (one transaction, all or nothing): the new state (and the
- * contact's address hashes: rows written before contacts kept them get them on their next write),
- * the ledger rows, the idempotency keys, and the ends of suppressions the events brought. Rows
- * travel as one JSON parameter because D1 binds at most 100 parameters per statement. Returns the
- * new ledger ids, in order.
+ * Records applied events in one batch (one transaction, all or nothing), written over the contact
+ * version the actor read: the new state with the next version (and the contact's address hashes:
+ * rows written before contacts kept them get them on their next write), the ledger rows, the
+ * idempotency keys, and the ends of suppressions the events brought. Rows travel as one JSON
+ * parameter because D1 binds at most 100 parameters per statement.
+ *
+ * No read comes first. If the contact was written since (the version trigger aborts the update) or
+ * a key was applied before (its primary key refuses the insert), the whole batch rolls back and the
+ * answer is `stale`: the actor reloads and applies again. Returns the new ledger ids, in order.
  */
 export async function writeApplied(
 	env: Bindings,
@@ -105,69 +91,92 @@ export async function writeApplied(
 		contact: Contact;
 		state: ConsentState;
 		updatedAt: string;
-		rows: LedgerInsert[];
-		keys: string[];
-		context: RowContext;
+		rows: LedgerRow[];
 		endedSuppressions: string[];
+		ended: SuppressionChange;
 	},
-): Promise<number[]> {
+): Promise<{ ledgerIds: number[]; version: number } | GuardedMiss> {
 	const db = database(env);
-	const { contact, context } = input;
+	const { contact } = input;
+	const version = contact.version + 1;
 	const hashes = await addressHashes(env, contact);
-	const ended: SuppressionChange = {
-		source: context.source,
-		ip: context.ip,
-		userAgent: context.userAgent,
-		at: context.receivedAt,
-	};
-	const [, inserted] = await db.batch([
-		db
-			.update(contacts)
-			.set({ consent: input.state, updatedAt: input.updatedAt, ...hashes })
-			.where(eq(contacts.id, contact.id)),
-		rowsOf<{ id: number }>(
-			db,
-			sql`
-			INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
-			  feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
-			SELECT ${contact.id}, r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
-			  r.value ->> 'changed', r.value ->> 'properties', ${context.source}, r.value ->> 'reason', r.value ->> 'feedback',
-			  ${context.ip}, ${context.userAgent}, ${context.campaign}, r.value ->> 'idempotencyKey', r.value ->> 'occurredAt',
-			  ${context.receivedAt}
-			FROM json_each(${JSON.stringify(input.rows)}) r ORDER BY r.key
-			RETURNING id`,
-		),
-		statement(
-			db,
-			sql`
-			INSERT INTO idempotency_keys (contact_id, key, created_at)
-			SELECT ${contact.id}, value, ${input.updatedAt} FROM json_each(${JSON.stringify(input.keys)}) WHERE true
-			ON CONFLICT DO NOTHING`,
-		),
-		...(input.endedSuppressions.length > 0 ? removeSuppressionStatements(db, input.endedSuppressions, ended) : []),
-	]);
-	return (inserted as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b);
+	const rows = JSON.stringify(input.rows);
+	// Later statements write only when the update did: the trigger aborts a stale one, and a contact
+	// erased meanwhile has no row to update.
+	const written = sql`EXISTS (SELECT 1 FROM contacts WHERE id = ${contact.id} AND version = ${version})`;
+	try {
+		const [updated, inserted] = await db.batch([
+			db
+				.update(contacts)
+				.set({ consent: input.state, updatedAt: input.updatedAt, version, ...hashes })
+				.where(eq(contacts.id, contact.id)),
+			rowsOf<{ id: number }>(
+				db,
+				sql`
+				INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
+				  feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
+				SELECT ${contact.id}, r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
+				  json_array_length(r.value -> 'changes') > 0, r.value ->> 'properties', r.value ->> 'source',
+				  r.value ->> 'reason', r.value ->> 'feedback', r.value ->> 'ip', r.value ->> 'userAgent', r.value ->> 'campaign',
+				  r.value ->> 'idempotencyKey', r.value ->> 'occurredAt', r.value ->> 'receivedAt'
+				FROM json_each(${rows}) r WHERE ${written} ORDER BY r.key
+				RETURNING id`,
+			),
+			// No ON CONFLICT: a key applied before fails the batch (see above).
+			statement(
+				db,
+				sql`
+				INSERT INTO idempotency_keys (contact_id, key, created_at)
+				SELECT ${contact.id}, r.value ->> 'idempotencyKey', ${input.updatedAt} FROM json_each(${rows}) r
+				WHERE r.value ->> 'idempotencyKey' IS NOT NULL AND ${written}`,
+			),
+			...(input.endedSuppressions.length > 0
+				? removeSuppressionStatements(db, input.endedSuppressions, input.ended, written)
+				: []),
+		]);
+		if (updated.meta.changes !== 1) return "gone";
+		return { ledgerIds: (inserted as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b), version };
+	} catch (error) {
+		if (isStaleWrite(error)) return "stale";
+		throw error;
+	}
+}
+
+/** D1's error for a write over an old version, or for an idempotency key applied before. */
+function isStaleWrite(error: unknown): boolean {
+	// drizzle wraps D1's error (whose message names the cause) with the query text.
+	const text = `${String((error as { cause?: unknown }).cause ?? "")} ${String(error)}`;
+	return text.includes("contact version conflict") || text.includes("UNIQUE constraint failed: idempotency_keys");
 }
 
 export type ProfileUpdate =
 	| { ok: true; contact: Contact }
 	| { ok: false; conflict: "external_id" | "identity" | "gone" };
 
-/** Writes a contact's identity and traits; a unique index taken answers which one. */
+/**
+ * Writes a contact's identity and traits over the version it was read at (`stale` when it was
+ * written since); a unique index taken answers which one.
+ */
 export async function writeProfile(
 	env: Bindings,
-	contactId: string,
+	current: Pick<Contact, "id" | "version">,
 	next: Pick<Contact, "externalId" | "email" | "phone" | "businessUnit" | "traits">,
-): Promise<ProfileUpdate> {
+): Promise<ProfileUpdate | { ok: false; conflict: "stale" }> {
 	try {
 		const hashes = await addressHashes(env, next);
 		const [row] = await database(env)
 			.update(contacts)
-			.set({ ...next, ...hashes, updatedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')` })
-			.where(eq(contacts.id, contactId))
+			.set({
+				...next,
+				...hashes,
+				version: current.version + 1,
+				updatedAt: sql`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+			})
+			.where(eq(contacts.id, current.id))
 			.returning(contactColumns);
 		return row ? { ok: true, contact: row } : { ok: false, conflict: "gone" };
 	} catch (error) {
+		if (isStaleWrite(error)) return { ok: false, conflict: "stale" };
 		// drizzle wraps D1's error (whose message names the columns of the index) with the query text.
 		const taken = /UNIQUE constraint failed: ([\w., ]+)/.exec(
 			`${String((error as { cause?: unknown }).cause ?? "")} ${String(error)}`,

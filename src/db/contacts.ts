@@ -21,6 +21,7 @@ export const contactColumns = {
 	phone: contacts.phone,
 	traits: contacts.traits,
 	consent: contacts.consent,
+	version: contacts.version,
 	createdAt: contacts.createdAt,
 	updatedAt: contacts.updatedAt,
 };

@@ -18,6 +18,12 @@ export const contacts = sqliteTable(
 		phoneHash: text(),
 		traits: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
 		consent: text({ mode: "json" }).$type<ConsentState>().notNull(),
+		/**
+		 * Bumped by exactly one on every update (the trigger `contacts_version_guard`, migration 0005,
+		 * refuses any other update): the contact's actor writes only over the version it has read, so a
+		 * write around it (a migration, an import) is noticed instead of being overwritten.
+		 */
+		version: integer().notNull().default(0),
 		createdAt: text().notNull().default(now),
 		updatedAt: text().notNull().default(now),
 	},
@@ -25,6 +31,9 @@ export const contacts = sqliteTable(
 		uniqueIndex("contacts_external_id").on(t.externalId),
 		uniqueIndex("contacts_business_unit_email").on(t.businessUnit, t.email),
 		uniqueIndex("contacts_business_unit_phone").on(t.businessUnit, t.phone),
+		// Provider events name only the address: every contact with it, in any business unit.
+		index("contacts_email").on(t.email),
+		index("contacts_phone").on(t.phone),
 	],
 );
 

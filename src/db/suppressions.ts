@@ -6,7 +6,7 @@
  * Every change leaves a ledger row under the pseudonymous subject `suppression:<hash>`: event
  * `Suppress` or `Unsuppress`, the source, and the reasons before and after.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { AddressKind, SuppressionReason } from "../consent/suppression";
 import { keyedHash, keyedHashes, type PepperEnv } from "../crypto";
 import { type Database, database, statement } from "./client";
@@ -127,8 +127,16 @@ export function addSuppressionStatements(db: Database, entries: SuppressionEntry
 	] as const;
 }
 
-/** Statements that end suppressions (when they exist) and write their ledger rows. */
-export function removeSuppressionStatements(db: Database, hashes: string[], change: SuppressionChange) {
+/**
+ * Statements that end suppressions (when they exist) and write their ledger rows; in a caller's
+ * batch, `when` makes them depend on what the batch wrote before them.
+ */
+export function removeSuppressionStatements(
+	db: Database,
+	hashes: string[],
+	change: SuppressionChange,
+	when: SQL = sql`true`,
+) {
 	const subjects = JSON.stringify(hashes.map((hash) => ({ hash, subject: suppressionSubject(hash) })));
 	return [
 		statement(
@@ -139,9 +147,12 @@ export function removeSuppressionStatements(db: Database, hashes: string[], chan
 			SELECT r.value ->> 'subject', 'Unsuppress',
 			  json_array(json_object('field', 'suppression.' || s.kind, 'from', json(s.reasons), 'to', NULL)),
 			  1, '{}', ${change.source}, ${change.ip}, ${change.userAgent}, ${change.at}, ${change.at}
-			FROM json_each(${subjects}) r JOIN suppressions s ON s.hash = r.value ->> 'hash'`,
+			FROM json_each(${subjects}) r JOIN suppressions s ON s.hash = r.value ->> 'hash' WHERE ${when}`,
 		),
-		statement(db, sql`DELETE FROM suppressions WHERE hash IN (SELECT value ->> 'hash' FROM json_each(${subjects}))`),
+		statement(
+			db,
+			sql`DELETE FROM suppressions WHERE hash IN (SELECT value ->> 'hash' FROM json_each(${subjects})) AND ${when}`,
+		),
 	] as const;
 }
 

@@ -59,6 +59,13 @@ export interface ImportOptions {
 	linkBase: LinkBase;
 	maxBytes?: number;
 	maxLines?: number;
+	/** Added to every reported line number: the body is a part of a larger file (an import job). */
+	lineOffset?: number;
+	/**
+	 * The import job this body is a part of: each chunk records what it did in the same D1 batch as
+	 * its new contacts, so a retried part reports the same counts and adds no ledger rows.
+	 */
+	job?: { id: string };
 }
 
 export interface LineError {

@@ -9,6 +9,7 @@
  * `webhook-signature: v1,<base64 HMAC-SHA-256 of "<id>.<timestamp>.<body>">`, made here with Web
  * Crypto. The key: see outboundSigningKey.
  */
+import type { LedgerRow } from "../consent/apply";
 import { scrubbedEventName, scrubbedReason } from "../consent/erasure";
 import type { FieldChange } from "../consent/types";
 import { base64Decode, base64Encode, utf8 } from "../crypto";
@@ -78,6 +79,52 @@ export function enqueueOutbound(env: Bindings, events: OutboundEvent[]): Promise
 		env.OUTBOUND_QUEUE,
 		events.map((event) => ({ kind: "outbound", event })),
 	);
+}
+
+/** A contact's new ledger rows as outbound events (ids: their ledger ids, in order). */
+export function outboundEvents(
+	contact: OutboundEvent["contact"],
+	rows: readonly LedgerRow[],
+	ledgerIds: readonly number[],
+): OutboundEvent[] {
+	const who = {
+		id: contact.id,
+		externalId: contact.externalId,
+		email: contact.email,
+		phone: contact.phone,
+		businessUnit: contact.businessUnit,
+	};
+	return rows.map((row, index) => ({
+		id: ledgerIds[index] as number,
+		event: row.event,
+		contact: who,
+		channel: row.channel,
+		topic: row.topic,
+		changed: row.changes.length > 0,
+		changes: row.changes,
+		properties: row.properties,
+		source: row.source,
+		reason: row.reason,
+		feedback: row.feedback,
+		campaign: row.campaign,
+		occurredAt: row.occurredAt,
+		receivedAt: row.receivedAt,
+	}));
+}
+
+/**
+ * Queues new ledger rows for the outbound webhook, when it is on. After the commit: a failed
+ * enqueue is logged, never undone into the consent change (which is what counts), and not retried
+ * by the caller either, whose retry would be a duplicate.
+ */
+export async function forwardOutbound(env: Bindings, events: OutboundEvent[]): Promise<void> {
+	if (!outboundEnabled(env) || events.length === 0) return;
+	try {
+		await enqueueOutbound(env, events);
+	} catch (error) {
+		const ids = events.map((event) => event.id).join(",");
+		console.error(`outbound webhook: ledger events ${ids} not queued: ${String(error)}`);
+	}
 }
 
 /**
