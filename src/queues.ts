@@ -12,7 +12,7 @@ import { loadTopics } from "./db/topics";
 import type { Bindings } from "./env";
 import { toApiError } from "./http/errors";
 import { deliverOutbound, type OutboundMessage, scrubOutboundEvent } from "./outbound/outbound";
-import { applyWebhookEvent, UnprocessableMessage, type WebhookEventMessage } from "./webhooks/consumer";
+import { applyWebhookBatch, UnprocessableMessage, type WebhookEventMessage } from "./webhooks/consumer";
 
 export type QueueMessage = WebhookEventMessage | OutboundMessage;
 
@@ -89,43 +89,51 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Bindin
 		return;
 	}
 
-	const topics = batch.messages.some((message) => message.body?.kind === "webhook-event")
-		? await loadTopics(env)
-		: new Map();
 	const unprocessable: Array<Message<QueueMessage>> = [];
-	// Delivered as they are now: scrubbed when the contact was erased since.
-	const current = new Map(
-		(await withoutErasedData(env, batch.messages)).map((message) => [message.id, message.body as QueueMessage]),
-	);
+	const failed = (message: Message<QueueMessage>, error: unknown) => {
+		console.error(`queue ${batch.queue}: message ${message.id} (attempt ${message.attempts}) failed: ${error}`);
+		if (isPermanent(error)) unprocessable.push(message);
+		else message.retry({ delaySeconds: retryDelaySeconds(env, message.attempts) });
+	};
+	const webhookEvents = batch.messages.filter((message) => message.body?.kind === "webhook-event");
+	const others = batch.messages.filter((message) => message.body?.kind !== "webhook-event");
 
-	// Messages about one address apply in arrival order (bounces and blocks count in that order);
-	// different addresses in parallel.
-	const lanes = new Map<string, Array<Message<QueueMessage>>>();
-	for (const message of batch.messages) {
-		const body = message.body;
-		const lane =
-			body?.kind === "webhook-event" && body.event ? `${body.event.channel}:${body.event.recipient}` : message.id;
-		const messages = lanes.get(lane);
-		if (messages) messages.push(message);
-		else lanes.set(lane, [message]);
+	// Provider events as one set: their addresses are resolved together, each contact's events
+	// apply in arrival order in one actor call (bounces and blocks count in that order).
+	if (webhookEvents.length > 0) {
+		const outcomes = await applyWebhookBatch(
+			env,
+			webhookEvents.map((message) => ({ id: message.id, body: message.body as WebhookEventMessage })),
+			await loadTopics(env),
+		);
+		for (const message of webhookEvents) {
+			const outcome = outcomes.get(message.id);
+			if (outcome?.status === "applied") message.ack();
+			else if (outcome?.status === "failed") failed(message, outcome.error);
+			// Deferred past this invocation's budget: the next one takes it, without a penalty delay.
+			else message.retry({ delaySeconds: 0 });
+		}
 	}
-	await Promise.all(
-		[...lanes.values()].map(async (messages) => {
-			for (const message of messages) {
+
+	// Outbound deliveries, each on its own; delivered as they are now: scrubbed when the contact was
+	// erased since.
+	if (others.length > 0) {
+		const current = new Map(
+			(await withoutErasedData(env, others)).map((message) => [message.id, message.body as QueueMessage]),
+		);
+		await Promise.all(
+			others.map(async (message) => {
 				try {
 					const body = current.get(message.id) ?? message.body;
-					if (body?.kind === "webhook-event") await applyWebhookEvent(env, body, topics);
-					else if (body?.kind === "outbound") await deliverOutbound(env, body);
+					if (body?.kind === "outbound") await deliverOutbound(env, body);
 					else throw new UnprocessableMessage("unknown message kind");
 					message.ack();
 				} catch (error) {
-					console.error(`queue ${batch.queue}: message ${message.id} (attempt ${message.attempts}) failed: ${error}`);
-					if (isPermanent(error)) unprocessable.push(message);
-					else message.retry({ delaySeconds: retryDelaySeconds(env, message.attempts) });
+					failed(message, error);
 				}
-			}
-		}),
-	);
+			}),
+		);
+	}
 
 	// Straight to the dead letters: retrying cannot help, and an operator should see them.
 	if (unprocessable.length > 0) {

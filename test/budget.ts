@@ -69,7 +69,8 @@ function countingStub<T extends object>(stub: T, counts: Counts): T {
 			if (typeof value !== "function" || property === "then") return value;
 			return (...args: unknown[]) => {
 				counts.durableObjectCalls++;
-				return (value as (...a: unknown[]) => unknown).apply(target, args);
+				// Reflect.apply: `.apply` on an RPC stub's method would be an RPC call of a method "apply".
+				return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
 			};
 		},
 	});
@@ -80,7 +81,8 @@ function countingNamespace(namespace: DurableObjectNamespace, counts: Counts): D
 		get(target, property) {
 			const value = Reflect.get(target, property);
 			if (property === "get" || property === "getByName") {
-				return (...args: unknown[]) => countingStub((value as (...a: unknown[]) => object).apply(target, args), counts);
+				return (...args: unknown[]) =>
+					countingStub(Reflect.apply(value as (...a: unknown[]) => object, target, args), counts);
 			}
 			return typeof value === "function" ? value.bind(target) : value;
 		},

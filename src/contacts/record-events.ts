@@ -48,26 +48,7 @@ export async function recordEvents(
 	topics?: Map<string, TopicDefinition>,
 ): Promise<RecordResult> {
 	const topicMap = topics ?? (await loadTopics(env));
-	const topicOf = (key: string) => topicMap.get(key);
-	const events: EventToApply[] = [];
-	const errors: Array<{ path: string; message: string }> = [];
-	incoming.forEach((raw, index) => {
-		const occurredAt = occurrenceTime(raw.timestamp, context.receivedAt);
-		const resolved = resolveEvent(
-			{
-				event: canonicalEventName(raw.event),
-				channel: raw.channel ?? null,
-				topic: raw.topic ?? null,
-				properties: withoutServiceProperties(raw.properties ?? {}),
-				occurredAt,
-			},
-			topicOf,
-			target.businessUnit,
-		);
-		if ("error" in resolved) errors.push({ path: `events.${index}`, message: resolved.error });
-		else events.push({ ...resolved.event, idempotencyKey: raw.idempotencyKey ?? null });
-	});
-	if (errors.length > 0) throw new ConsentError("invalid_event", `${errors[0]?.path}: ${errors[0]?.message}`, errors);
+	const events = resolveIncoming(incoming, context, topicMap, target.businessUnit);
 
 	// Links are made from a known origin, or not at all: checked before anything is written.
 	const base = events.some((e) => e.event === "Subscribe") ? linkBase() : null;
@@ -106,6 +87,39 @@ export async function recordEvents(
 			.filter(([topic]) => result.contact.consent.topics[topic]?.status === "pending")
 			.map(([topic, confirmUrl]) => ({ topic, confirmUrl })),
 	};
+}
+
+/**
+ * Incoming events checked against the topics and made ready for the actor; throws ConsentError
+ * (nothing is written) when one is bad. `context.receivedAt` is the time of events without one.
+ */
+export function resolveIncoming(
+	incoming: readonly IncomingEvent[],
+	context: EventContext,
+	topics: Map<string, TopicDefinition>,
+	businessUnit: string,
+): EventToApply[] {
+	const topicOf = (key: string) => topics.get(key);
+	const events: EventToApply[] = [];
+	const errors: Array<{ path: string; message: string }> = [];
+	incoming.forEach((raw, index) => {
+		const occurredAt = occurrenceTime(raw.timestamp, context.receivedAt);
+		const resolved = resolveEvent(
+			{
+				event: canonicalEventName(raw.event),
+				channel: raw.channel ?? null,
+				topic: raw.topic ?? null,
+				properties: withoutServiceProperties(raw.properties ?? {}),
+				occurredAt,
+			},
+			topicOf,
+			businessUnit,
+		);
+		if ("error" in resolved) errors.push({ path: `events.${index}`, message: resolved.error });
+		else events.push({ ...resolved.event, idempotencyKey: raw.idempotencyKey ?? null });
+	});
+	if (errors.length > 0) throw new ConsentError("invalid_event", `${errors[0]?.path}: ${errors[0]?.message}`, errors);
+	return events;
 }
 
 export function requestContext(

@@ -5,7 +5,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { emptyConsentState } from "../consent/types";
 import type { Bindings } from "../env";
-import { database } from "./client";
+import { database, statement } from "./client";
 import { contacts } from "./schema";
 import { addressHashes } from "./suppressions";
 
@@ -166,4 +166,69 @@ export async function erasedContactIds(env: { DB: D1Database }, ids: readonly st
 		sql`SELECT value AS id FROM json_each(${JSON.stringify([...new Set(ids)])}) WHERE value NOT IN (SELECT id FROM contacts)`,
 	);
 	return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * Every contact with one of these emails or phones, in any business unit, oldest first: one
+ * statement, two index lookups joined by UNION ALL (a contact with both addresses comes once).
+ */
+export async function findContactsWithAddresses(
+	env: Bindings,
+	addresses: { emails: readonly string[]; phones: readonly string[] },
+): Promise<Contact[]> {
+	if (addresses.emails.length + addresses.phones.length === 0) return [];
+	const db = database(env);
+	const rows = await db
+		.select(contactColumns)
+		.from(contacts)
+		.where(sql`${contacts.email} IN (SELECT value FROM json_each(${JSON.stringify(addresses.emails)}))`)
+		.unionAll(
+			db
+				.select(contactColumns)
+				.from(contacts)
+				.where(sql`${contacts.phone} IN (SELECT value FROM json_each(${JSON.stringify(addresses.phones)}))`),
+		);
+	const unique = new Map(rows.map((row) => [row.id, row]));
+	return [...unique.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+}
+
+/**
+ * Leads for these addresses, made where there is none, in one D1 batch: one INSERT … SELECT over
+ * the JSON of all of them (ON CONFLICT DO NOTHING: a lead someone made meanwhile is kept), then one
+ * read of every lead named. Answers the contact of each subject that exists afterwards.
+ */
+export async function createLeads(env: Bindings, subjects: readonly LeadSubject[]): Promise<Contact[]> {
+	if (subjects.length === 0) return [];
+	const db = database(env);
+	const consent = JSON.stringify(emptyConsentState());
+	const rows = await Promise.all(
+		subjects.map(async (subject) => {
+			const email = "email" in subject ? subject.email : null;
+			const phone = "phone" in subject ? subject.phone : null;
+			const { emailHash, phoneHash } = await addressHashes(env, { email, phone });
+			return [crypto.randomUUID(), subject.businessUnit, email, emailHash, phone, phoneHash];
+		}),
+	);
+	const json = JSON.stringify(rows);
+	// `WHERE true`: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+	const [, created] = await db.batch([
+		statement(
+			db,
+			sql`INSERT INTO contacts (id, business_unit, email, email_hash, phone, phone_hash, consent)
+				SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, ${consent}
+				FROM json_each(${json}) AS j WHERE true
+				ON CONFLICT DO NOTHING`,
+		),
+		db
+			.select(contactColumns)
+			.from(sql`json_each(${json}) AS j`)
+			.innerJoin(contacts, sql`${contacts.businessUnit} = j.value ->> 1 AND ${contacts.email} = j.value ->> 2`)
+			.unionAll(
+				db
+					.select(contactColumns)
+					.from(sql`json_each(${json}) AS j`)
+					.innerJoin(contacts, sql`${contacts.businessUnit} = j.value ->> 1 AND ${contacts.phone} = j.value ->> 4`),
+			),
+	]);
+	return created;
 }

@@ -1,16 +1,21 @@
 /**
- * Applies queued provider events: finds or creates the contacts of the address, maps the
- * event per contact (src/consent/provider-events.ts) and records the result through the one write path, with the
- * provider's event id as idempotency key.
+ * Applies queued provider events, a queue batch at a time and set-based: one query finds the
+ * contacts of every address in the batch, one lookup finds which addresses without a contact are
+ * suppressed, one D1 batch creates every lead still missing. Then each contact's events, in arrival
+ * order and each with its own message's origin, go to that contact's actor in one call (at most
+ * one D1 batch there), contacts in parallel. The events are mapped per contact by
+ * src/consent/provider-events.ts; the provider's event id (as a keyed hash) is the idempotency key.
  */
 import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
 import { mapWebhookEvent } from "../consent/provider-events";
 import type { TopicDefinition } from "../consent/types";
-import { recordEvents } from "../contacts/record-events";
+import type { EventContext, EventToApply } from "../contacts/contact-actor";
+import { actorFor, resolveIncoming } from "../contacts/record-events";
 import { keyedHash } from "../crypto";
-import { type Contact, findContact, findContactsWithAddress, findOrCreateLead } from "../db/contacts";
+import { type Contact, createLeads, findContactsWithAddresses, type LeadSubject } from "../db/contacts";
 import { findSuppressed } from "../db/suppressions";
 import { type Bindings, getConfig } from "../env";
+import { inParallel } from "../parallel";
 import type { ProviderName, WebhookEvent } from "./provider";
 
 export interface WebhookEventMessage {
@@ -23,61 +28,221 @@ export interface WebhookEventMessage {
 /** An event that can never apply (a recipient no retry will make valid): kept as a dead letter at once. */
 export class UnprocessableMessage extends Error {}
 
+/** Contacts written at the same time (a Worker has 6 simultaneous connections). */
+const ACTOR_CONCURRENCY = 6;
 /**
- * The contacts an event is for. With a `businessUnit` custom argument, the contact of that BU (a
+ * Actor calls per queue invocation, below the 1,000 queries + Durable Object calls one invocation
+ * may make, with room for the batch's own lookups. Reached only when addresses of the batch belong
+ * to hundreds of business units each; the messages past it are retried in the next invocation.
+ */
+export const MAX_ACTOR_CALLS = 900;
+
+export interface QueuedWebhookEvent {
+	id: string;
+	body: WebhookEventMessage;
+}
+
+/** What became of one message: applied, failed (with the error), or deferred to a later invocation. */
+export type WebhookOutcome = { status: "applied" } | { status: "failed"; error: unknown } | { status: "deferred" };
+
+interface Addressed {
+	message: QueuedWebhookEvent;
+	kind: "email" | "phone";
+	address: string;
+	/** The business unit the event names (a custom argument), or null: every contact with the address. */
+	businessUnit: string | null;
+}
+
+const addressKey = (kind: "email" | "phone", address: string) => `${kind}:${address}`;
+const leadKey = (kind: "email" | "phone", address: string, businessUnit: string) =>
+	`${kind}:${businessUnit}\n${address}`;
+
+/** The message's normalized address, or why it can never apply. */
+function addressOf(message: QueuedWebhookEvent): Addressed | UnprocessableMessage {
+	const event = message.body.event;
+	const kind = event.channel === "email" ? "email" : "phone";
+	const address = kind === "email" ? normalizeEmail(event.recipient) : normalizePhone(event.recipient);
+	if (!address) return new UnprocessableMessage(`"${event.recipient}" is not a valid ${kind}`);
+	const businessUnit = event.businessUnit === null ? null : normalizeBusinessUnit(event.businessUnit);
+	return { message, kind, address, businessUnit };
+}
+
+/**
+ * The contacts of each message. With a `businessUnit` custom argument, the contact of that BU (a
  * lead when new). Without one, ESPs know only the address: every contact with it, in any BU, and a
  * lead in the default BU when there is none, so the opt-out holds when the address signs up later.
  * No lead is made for the suppressed address of an erased contact: it stays suppressed as it is.
  */
-async function contactsFor(env: Bindings, event: WebhookEvent): Promise<Contact[]> {
-	const kind = event.channel === "email" ? "email" : "phone";
-	const address = kind === "email" ? normalizeEmail(event.recipient) : normalizePhone(event.recipient);
-	if (!address) throw new UnprocessableMessage(`"${event.recipient}" is not a valid ${kind}`);
-	const subject = (businessUnit: string) =>
-		kind === "email" ? { email: address, businessUnit } : { phone: address, businessUnit };
-	const businessUnit = event.businessUnit === null ? null : normalizeBusinessUnit(event.businessUnit);
+async function contactsOfMessages(env: Bindings, addressed: readonly Addressed[]): Promise<Map<string, Contact[]>> {
+	const emails = addressed.filter((a) => a.kind === "email").map((a) => a.address);
+	const phones = addressed.filter((a) => a.kind === "phone").map((a) => a.address);
+	const byAddress = new Map<string, Contact[]>();
+	for (const contact of await findContactsWithAddresses(env, {
+		emails: [...new Set(emails)],
+		phones: [...new Set(phones)],
+	})) {
+		for (const kind of ["email", "phone"] as const) {
+			const address = contact[kind];
+			if (!address) continue;
+			const key = addressKey(kind, address);
+			byAddress.set(key, [...(byAddress.get(key) ?? []), contact]);
+		}
+	}
+	const existingOf = (a: Addressed) =>
+		(byAddress.get(addressKey(a.kind, a.address)) ?? []).filter(
+			(contact) => a.businessUnit === null || contact.businessUnit === a.businessUnit,
+		);
 
-	const existing = businessUnit
-		? [await findContact(env, subject(businessUnit))].filter((contact): contact is Contact => contact !== null)
-		: await findContactsWithAddress(env, kind, address);
-	if (existing.length > 0) return existing;
-	if ((await findSuppressed(env, [address])).has(address)) return [];
-	return [await findOrCreateLead(env, subject(businessUnit ?? DEFAULT_BUSINESS_UNIT))];
+	const withoutContact = addressed.filter((a) => existingOf(a).length === 0);
+	const suppressed =
+		withoutContact.length > 0
+			? await findSuppressed(
+					env,
+					withoutContact.map((a) => a.address),
+				)
+			: new Set();
+	const leads = new Map<string, LeadSubject>();
+	for (const a of withoutContact) {
+		if (suppressed.has(a.address)) continue;
+		const businessUnit = a.businessUnit ?? DEFAULT_BUSINESS_UNIT;
+		const subject = a.kind === "email" ? { email: a.address, businessUnit } : { phone: a.address, businessUnit };
+		leads.set(leadKey(a.kind, a.address, businessUnit), subject);
+	}
+	const created = new Map<string, Contact>();
+	for (const lead of await createLeads(env, [...leads.values()])) {
+		if (lead.email) created.set(leadKey("email", lead.email, lead.businessUnit), lead);
+		if (lead.phone) created.set(leadKey("phone", lead.phone, lead.businessUnit), lead);
+	}
+
+	const result = new Map<string, Contact[]>();
+	for (const a of addressed) {
+		const existing = existingOf(a);
+		if (existing.length > 0 || suppressed.has(a.address)) {
+			result.set(a.message.id, existing);
+			continue;
+		}
+		const lead = created.get(leadKey(a.kind, a.address, a.businessUnit ?? DEFAULT_BUSINESS_UNIT));
+		// Not there after its insert: erased in between, or a write that failed; the retry decides.
+		if (lead) result.set(a.message.id, [lead]);
+	}
+	return result;
 }
 
+interface ContactWrite {
+	contact: Contact;
+	/** The first message's origin (each event also carries its own). */
+	context: EventContext;
+	events: EventToApply[];
+	/** The messages whose events these are; each is acked only when all its contacts' writes succeeded. */
+	messageIds: Set<string>;
+}
+
+/**
+ * Applies a queue batch of provider events. Events of one contact apply in the batch's order, in
+ * one actor call; contacts in parallel. Answers the outcome of every message.
+ */
+export async function applyWebhookBatch(
+	env: Bindings,
+	messages: readonly QueuedWebhookEvent[],
+	topics: Map<string, TopicDefinition>,
+): Promise<Map<string, WebhookOutcome>> {
+	const outcomes = new Map<string, WebhookOutcome>();
+	const failed = (id: string, error: unknown) => outcomes.set(id, { status: "failed", error });
+	const addressed: Addressed[] = [];
+	for (const message of messages) {
+		try {
+			const a = addressOf(message);
+			if (a instanceof UnprocessableMessage) failed(message.id, a);
+			else addressed.push(a);
+		} catch (error) {
+			// A body that is not an event at all (a bug, or a hand-made replay): retried, then a dead letter.
+			failed(message.id, error);
+		}
+	}
+	if (addressed.length === 0) return outcomes;
+	const contactsOf = await contactsOfMessages(env, addressed);
+
+	const policy = getConfig(env).espUnsubscribePolicy;
+	const writes = new Map<string, ContactWrite>();
+	let deferring = false;
+	for (const { message } of addressed) {
+		const contacts = contactsOf.get(message.id);
+		if (!contacts) {
+			failed(message.id, new Error("the lead for the address could not be read after its insert"));
+			continue;
+		}
+		const newContacts = contacts.filter((contact) => !writes.has(contact.id)).length;
+		// Past the budget every later message waits too, so that one address's events keep their order.
+		deferring ||= writes.size + newContacts > MAX_ACTOR_CALLS;
+		if (deferring) {
+			outcomes.set(message.id, { status: "deferred" });
+			continue;
+		}
+		try {
+			const planned = await eventsPerContact(env, message.body, contacts, topics, policy);
+			for (const { contact, events, origin } of planned) {
+				const write = writes.get(contact.id) ?? { contact, context: origin, events: [], messageIds: new Set<string>() };
+				write.events.push(...events);
+				write.messageIds.add(message.id);
+				writes.set(contact.id, write);
+			}
+			outcomes.set(message.id, { status: "applied" });
+		} catch (error) {
+			failed(message.id, error);
+		}
+	}
+
+	const topicList = [...topics.values()];
+	await inParallel([...writes.values()], ACTOR_CONCURRENCY, async (write) => {
+		try {
+			await actorFor(env, write.contact.id).applyEvents(write.contact, write.events, write.context, topicList);
+		} catch (error) {
+			for (const id of write.messageIds) failed(id, error);
+		}
+	});
+	return outcomes;
+}
+
+/** The message's events for each of its contacts, validated (a ConsentError fails the whole message). */
+async function eventsPerContact(
+	env: Bindings,
+	message: WebhookEventMessage,
+	contacts: readonly Contact[],
+	topics: Map<string, TopicDefinition>,
+	policy: ReturnType<typeof getConfig>["espUnsubscribePolicy"],
+): Promise<Array<{ contact: Contact; events: EventToApply[]; origin: EventContext }>> {
+	const { provider, event } = message;
+	// Provider ids often embed the recipient (Mailjet, Postmark, SES…): stored only as keyed hashes.
+	const hashed = { ...event, id: await keyedHash(env, event.id) };
+	const origin: EventContext = {
+		source: `webhook:${provider}`,
+		ip: null,
+		userAgent: null,
+		campaign: event.campaign,
+		receivedAt: message.receivedAt,
+	};
+	const planned: Array<{ contact: Contact; events: EventToApply[]; origin: EventContext }> = [];
+	for (const contact of contacts) {
+		const incoming = mapWebhookEvent(hashed, {
+			provider,
+			topics: topics.values(),
+			businessUnit: contact.businessUnit,
+			policy,
+		});
+		if (incoming.length === 0) continue;
+		// Webhook events never subscribe: they make no confirmation links.
+		const events = resolveIncoming(incoming, origin, topics, contact.businessUnit).map((e) => ({ ...e, origin }));
+		planned.push({ contact, events, origin });
+	}
+	return planned;
+}
+
+/** One message on its own (tests, and replays of a single dead letter): throws what failed it. */
 export async function applyWebhookEvent(
 	env: Bindings,
 	message: WebhookEventMessage,
 	topics: Map<string, TopicDefinition>,
 ): Promise<void> {
-	const { provider, event } = message;
-	const config = getConfig(env);
-	// Provider ids often embed the recipient (Mailjet, Postmark, SES…): stored only as keyed hashes.
-	const hashed = { ...event, id: await keyedHash(env, event.id) };
-	for (const contact of await contactsFor(env, event)) {
-		const incoming = mapWebhookEvent(hashed, {
-			provider,
-			topics: topics.values(),
-			businessUnit: contact.businessUnit,
-			policy: config.espUnsubscribePolicy,
-		});
-		if (incoming.length === 0) continue;
-		await recordEvents(
-			env,
-			{ businessUnit: contact.businessUnit, contact: async () => contact },
-			incoming,
-			{
-				source: `webhook:${provider}`,
-				ip: null,
-				userAgent: null,
-				campaign: event.campaign,
-				receivedAt: message.receivedAt,
-			},
-			// Webhook events never subscribe, so they never make confirmation links.
-			() => {
-				throw new Error("webhook events make no confirmation links");
-			},
-			topics,
-		);
-	}
+	const outcome = (await applyWebhookBatch(env, [{ id: "single", body: message }], topics)).get("single");
+	if (outcome?.status === "failed") throw outcome.error;
 }

@@ -14,33 +14,10 @@ import worker from "../../../src/index";
 import { deliverOutbound, type OutboundEvent } from "../../../src/outbound/outbound";
 import { type QueueMessage, retryDelaySeconds } from "../../../src/queues";
 import type { WebhookEventMessage } from "../../../src/webhooks/consumer";
-import type { WebhookEvent } from "../../../src/webhooks/provider";
 import { api, eventually, json, putTopic, unique, uniqueEmail } from "../../helpers";
+import { providerEvent, queuedEvent } from "./webhook-helpers";
 
-function providerEvent(
-	recipient: string,
-	action: WebhookEvent["action"],
-	extra: Partial<WebhookEvent> = {},
-): WebhookEvent {
-	return {
-		id: unique("evt"),
-		channel: "email",
-		recipient,
-		action,
-		occurredAt: null,
-		businessUnit: null,
-		campaign: null,
-		properties: { event: "test" },
-		...extra,
-	};
-}
-
-const message = (event: WebhookEvent, provider: WebhookEventMessage["provider"] = "sendgrid"): WebhookEventMessage => ({
-	kind: "webhook-event",
-	provider,
-	event,
-	receivedAt: new Date().toISOString(),
-});
+const message = queuedEvent;
 
 async function ledgerRows(email: string) {
 	const { results } = await env.DB.prepare(

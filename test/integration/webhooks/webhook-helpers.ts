@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { base64Encode } from "../../../src/crypto";
 import type { Bindings } from "../../../src/env";
-import type { VerifyDeps, WebhookRequest } from "../../../src/webhooks/provider";
+import type { WebhookEventMessage } from "../../../src/webhooks/consumer";
+import type { VerifyDeps, WebhookEvent, WebhookRequest } from "../../../src/webhooks/provider";
+import { unique } from "../../helpers";
 
 /** A fixed clock for signature timestamps. */
 export const NOW = 1_795_000_000;
@@ -72,3 +74,33 @@ export async function ecdsaSigner(): Promise<EcdsaSigner> {
 			new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, message)),
 	};
 }
+
+/** A normalized provider event as a provider file would queue it. */
+export function providerEvent(
+	recipient: string,
+	action: WebhookEvent["action"],
+	extra: Partial<WebhookEvent> = {},
+): WebhookEvent {
+	return {
+		id: unique("evt"),
+		channel: "email",
+		recipient,
+		action,
+		occurredAt: null,
+		businessUnit: null,
+		campaign: null,
+		properties: { event: "test" },
+		...extra,
+	};
+}
+
+/** The queue message the webhook route sends for an event. */
+export const queuedEvent = (
+	event: WebhookEvent,
+	provider: WebhookEventMessage["provider"] = "sendgrid",
+): WebhookEventMessage => ({
+	kind: "webhook-event",
+	provider,
+	event,
+	receivedAt: new Date().toISOString(),
+});
