@@ -54,30 +54,7 @@ export async function recordEvents(
 	const base = events.some((e) => e.event === "Subscribe") ? linkBase() : null;
 	const contact = await target.contact();
 	await requireConfirmationWhereSuppressed(env, contact, events, topicMap);
-	const confirmations = new Map<string, string>();
-	const doubleOptIn = events.filter(
-		(e) =>
-			e.event === "Subscribe" &&
-			e.topic &&
-			(topicMap.get(e.topic)?.doubleOptIn || e.properties[CONFIRMATION_REQUIRED] === true),
-	);
-	if (doubleOptIn.length > 0) {
-		const signer = await getConfig(env).linkSigner;
-		const issuedAt = Math.floor(Date.now() / 1000);
-		for (const event of doubleOptIn) {
-			const topic = event.topic as string;
-			const token = await signer.sign({
-				purpose: "confirm",
-				subject: { contactId: contact.id },
-				channel: event.channel ?? undefined,
-				topic,
-				issuedAt,
-				expiresAt: issuedAt + CONFIRM_LINK_LIFETIME_SECONDS,
-			});
-			event.confirmUrl = `${base}/c/${token}`;
-			confirmations.set(topic, event.confirmUrl);
-		}
-	}
+	const confirmations = base ? await attachConfirmationLinks(env, contact.id, events, topicMap, base) : new Map();
 
 	const result = await actorFor(env, contact.id).applyEvents(contact, events, context, [...topicMap.values()]);
 	return {
@@ -87,6 +64,43 @@ export async function recordEvents(
 			.filter(([topic]) => result.contact.consent.topics[topic]?.status === "pending")
 			.map(([topic, confirmUrl]) => ({ topic, confirmUrl })),
 	};
+}
+
+/**
+ * Signs a confirmation link for each Subscribe of `events` that waits for confirmation (a
+ * double-opt-in topic, or a suppressed address) and records it on the event; answers them by topic.
+ */
+export async function attachConfirmationLinks(
+	env: Bindings,
+	contactId: string,
+	events: EventToApply[],
+	topicMap: Map<string, TopicDefinition>,
+	base: string,
+): Promise<Map<string, string>> {
+	const confirmations = new Map<string, string>();
+	const doubleOptIn = events.filter(
+		(e) =>
+			e.event === "Subscribe" &&
+			e.topic &&
+			(topicMap.get(e.topic)?.doubleOptIn || e.properties[CONFIRMATION_REQUIRED] === true),
+	);
+	if (doubleOptIn.length === 0) return confirmations;
+	const signer = await getConfig(env).linkSigner;
+	const issuedAt = Math.floor(Date.now() / 1000);
+	for (const event of doubleOptIn) {
+		const topic = event.topic as string;
+		const token = await signer.sign({
+			purpose: "confirm",
+			subject: { contactId },
+			channel: event.channel ?? undefined,
+			topic,
+			issuedAt,
+			expiresAt: issuedAt + CONFIRM_LINK_LIFETIME_SECONDS,
+		});
+		event.confirmUrl = `${base}/c/${token}`;
+		confirmations.set(topic, event.confirmUrl);
+	}
+	return confirmations;
 }
 
 /**

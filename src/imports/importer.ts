@@ -1,19 +1,31 @@
 /**
  * Bulk import of contacts and their consent, from CSV or NDJSON, streamed.
  *
- * Lines are read in batches (columns.ts, lines.ts). Per batch: the contacts the lines name are
+ * Lines are read in chunks (columns.ts, lines.ts). Per chunk: the contacts the lines name are
  * found with one D1 batch (by externalId, email+BU, phone+BU), the addresses of contacts to be
  * created are checked against the suppressions with one more; then each line is planned: which
  * contact (planIdentity) and which events change it (importLineEvents; equal and older values
- * change nothing). Per contact, the profile is created or updated through the upsert functions
- * and the events go through `recordEvents` (source `import`), contacts in parallel. A line that
- * changes nothing costs no write: importing a file again adds no ledger row.
+ * change nothing). New contacts are created set-based: their state reduced from the line's events
+ * (applyBatch, the reducer every path uses), rows, ledger rows and idempotency keys in one D1 batch
+ * for the whole chunk (src/db/contact-creates.ts says why writing around the actors is safe for
+ * them). Existing contacts that change go through their actors (profile through the upsert
+ * functions, events through `recordEvents`, source `import`), six at a time. A line that changes
+ * nothing costs no write: importing a file again adds no ledger row.
  *
  * Every event carries an idempotency key `import:<sha-256 of contact id, the contact's updatedAt as
  * read, line number, event, channel, topic>`: two imports of one file running at the same time
  * apply each fact once. The contact's version is part of the key so that a value that comes back
  * (opted out, then in, then out again by three imports) applies each time.
+ *
+ * One invocation may make at most INVOCATION_BUDGET D1 queries plus Durable Object calls. Before a
+ * chunk is written, its worst-case cost is added up; when it would not fit, the import stops there
+ * (ImportLimitError "budget", at the chunk's first line, nothing of it written) and the caller goes
+ * on from that line in a new invocation (an import job). As an import job, each chunk records what
+ * it did (`job`), in the same batch as its new contacts, so a retried step skips it and reports the
+ * same counts.
  */
+
+import { applyBatch } from "../consent/apply";
 import { ConsentError, type ConsentErrorCode } from "../consent/errors";
 import { planIdentity } from "../consent/identity";
 import { importLineEvents } from "../consent/import-lines";
@@ -25,21 +37,41 @@ import {
 	type TopicDefinition,
 } from "../consent/types";
 import type { EventContext } from "../contacts/contact-actor";
-import { type IncomingEvent, type LinkBase, recordEvents } from "../contacts/record-events";
+import {
+	attachConfirmationLinks,
+	type IncomingEvent,
+	type LinkBase,
+	recordEvents,
+	resolveIncoming,
+} from "../contacts/record-events";
 import { upsertLead, upsertUser } from "../contacts/upsert";
+import { createContactsWithEvents, type NewContact, recordChunk, recordedChunks } from "../db/contact-creates";
 import { type Contact, findContactsNamedBy, findOrCreateLead, insertContact } from "../db/contacts";
 import { findSuppressed } from "../db/suppressions";
 import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
 import { sha256Hex } from "../http/auth";
 import { ApiError } from "../http/errors";
+import { forwardOutbound, type OutboundEvent, outboundEvents } from "../outbound/outbound";
+import { inParallel } from "../parallel";
 import { BodyTooLargeError, readCsv, readLines } from "./csv-reader";
 
 export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
 export const MAX_IMPORT_LINES = 100_000;
 export const MAX_REPORTED_ERRORS = 1000;
-/** Lines per batch: one round of lookups, then the writes of up to this many contacts. */
+/** Lines per chunk: one round of lookups, one batch for the new contacts, the existing ones' writes. */
 const BATCH_LINES = 250;
+/** D1 queries plus Durable Object calls one invocation may make (Cloudflare's limit on Workers Paid). */
+export const INVOCATION_BUDGET = 1000;
+/** Kept back from the budget for the caller's own queries (the key, the topics, a job's progress). */
+const BUDGET_RESERVE = 20;
+/**
+ * Worst cases, in queries plus calls: a profile change through the upsert functions; an actor
+ * write (and the suppression lookup a Subscribe needs first).
+ */
+const PROFILE_COST = 4;
+const EVENTS_COST = 1;
+const SUBSCRIBE_COST = 1;
 /** Contacts written at the same time (a Worker has 6 simultaneous connections). */
 const WRITE_CONCURRENCY = 6;
 
@@ -61,6 +93,10 @@ export interface ImportOptions {
 	maxLines?: number;
 	/** Added to every reported line number: the body is a part of a larger file (an import job). */
 	lineOffset?: number;
+	/** Lines (numbered with the offset) before this one are skipped: an earlier invocation did them. */
+	fromLine?: number;
+	/** Queries plus calls this import may make; INVOCATION_BUDGET less a reserve by default. */
+	budget?: number;
 	/**
 	 * The import job this body is a part of: each chunk records what it did in the same D1 batch as
 	 * its new contacts, so a retried part reports the same counts and adds no ledger rows.
@@ -89,10 +125,13 @@ export interface ImportReport {
 	errorsTruncated: boolean;
 }
 
-/** The import ended early at a limit; the lines before `line` were applied (`report`). */
+/**
+ * The import ended early at a limit; the lines before `line` were applied (`report`). At the
+ * "budget" limit nothing from `line` on was written or counted: go on from there (`fromLine`).
+ */
 export class ImportLimitError extends Error {
 	constructor(
-		readonly limit: "bytes" | "lines",
+		readonly limit: "bytes" | "lines" | "budget",
 		readonly line: number,
 		readonly report: ImportReport,
 	) {
@@ -129,24 +168,45 @@ const byExternalId = (id: string) => `x:${id}`;
 const byEmail = (businessUnit: string, email: string) => `e:${businessUnit}\n${email}`;
 const byPhone = (businessUnit: string, phone: string) => `p:${businessUnit}\n${phone}`;
 
+const emptyReport = (): ImportReport => ({
+	processed: 0,
+	created: 0,
+	updated: 0,
+	unchanged: 0,
+	failed: 0,
+	errors: [],
+	errorsTruncated: false,
+});
+
+/** What a chunk did, kept with an import job's chunk (processed is counted as lines are read). */
+type ChunkReport = Omit<ImportReport, "processed">;
+
 class Importer {
-	readonly report: ImportReport = {
-		processed: 0,
-		created: 0,
-		updated: 0,
-		unchanged: 0,
-		failed: 0,
-		errors: [],
-		errorsTruncated: false,
-	};
+	readonly report = emptyReport();
 	#batch: ParsedLine[] = [];
 	#batchKeys = new Set<string>();
+	/** Lines of parse failures since the current chunk began: undone when the import stops before it. */
+	#failedSinceChunk: number[] = [];
+	/** Queries plus calls made so far (worst cases for the upsert functions' writes). */
+	#spent = 0;
+	/** An import job's chunks recorded by an earlier attempt, by first line. */
+	#recorded = new Map<number, ChunkReport>();
 
 	constructor(
 		private readonly env: Bindings,
 		private readonly options: ImportOptions,
 		private readonly topics: Map<string, TopicDefinition>,
+		private readonly budget: number,
 	) {}
+
+	/** A job's chunks recorded from the first line of this invocation on: one query. */
+	async loadRecorded() {
+		const job = this.options.job;
+		if (!job) return;
+		this.#spent++;
+		const recorded = await recordedChunks(this.env, job.id, this.options.fromLine ?? 0);
+		this.#recorded = recorded as Map<number, ChunkReport>;
+	}
 
 	/** The report, errors by line (a batch finds parse errors before it finds contact errors). */
 	finish(): ImportReport {
@@ -154,11 +214,17 @@ class Importer {
 		return this.report;
 	}
 
-	fail(line: number, failure: LineFailure) {
-		this.report.failed++;
-		if (this.report.errors.length < MAX_REPORTED_ERRORS) {
-			this.report.errors.push({ line, error: failure.code, message: failure.message });
-		} else this.report.errorsTruncated = true;
+	fail(line: number, failure: LineFailure, report: ChunkReport = this.report) {
+		report.failed++;
+		if (report.errors.length < MAX_REPORTED_ERRORS) {
+			report.errors.push({ line, error: failure.code, message: failure.message });
+		} else report.errorsTruncated = true;
+	}
+
+	/** A line that failed before it joined a chunk (it cannot be read). */
+	failRead(line: number, failure: LineFailure) {
+		this.#failedSinceChunk.push(line);
+		this.fail(line, failure);
 	}
 
 	/** Adds a parsed line; the batch is written first when full or when it names one of the line's contacts. */
@@ -171,28 +237,83 @@ class Importer {
 		];
 		// Lines of one batch are resolved against the same lookup: a second line for a contact the
 		// batch creates or changes waits for the next batch, which sees the first one's result.
-		if (this.#batch.length >= BATCH_LINES || keys.some((key) => this.#batchKeys.has(key))) await this.flush();
+		if (this.#batch.length >= BATCH_LINES || keys.some((key) => this.#batchKeys.has(key))) await this.flush(1);
+		if (this.#batch.length === 0) this.#failedSinceChunk = [];
 		this.#batch.push(parsed);
 		for (const key of keys) this.#batchKeys.add(key);
 	}
 
-	async flush() {
+	/** Writes the chunk; `waiting`: lines already counted that wait for the next chunk (the one being added). */
+	async flush(waiting = 0) {
 		const batch = this.#batch;
-		this.#batch = [];
-		this.#batchKeys = new Set();
-		if (batch.length === 0) return;
+		const firstLine = batch[0]?.line;
+		if (firstLine === undefined) return;
+		const recorded = this.#recorded.get(firstLine);
+		if (recorded) {
+			// Done by an earlier attempt of this job step: counted as it was then.
+			this.clearBatch();
+			this.merge(recorded);
+			return;
+		}
+		if (this.#spent + 4 > this.budget) this.stop(firstLine, waiting);
+		this.#spent += 3;
 		const lookup = await this.lookup(batch);
 		const suppressed = await this.suppressedAmong(batch, lookup);
+		const chunk: ChunkReport = emptyReport();
 		const work = new Map<string, ContactWork>();
 		for (const parsed of batch) {
 			try {
 				this.plan(parsed, lookup, suppressed, work);
 			} catch (error) {
 				if (!(error instanceof LineFailure)) throw error;
-				this.fail(parsed.line, error);
+				this.fail(parsed.line, error, chunk);
 			}
 		}
-		await inParallel([...work.values()], WRITE_CONCURRENCY, (contactWork) => this.write(contactWork));
+		const created = [...work.values()].filter((contactWork) => contactWork.contact === null);
+		const existing = [...work.values()].filter((contactWork) => contactWork.contact !== null);
+		const cost =
+			(created.length > 0 || this.options.job ? 5 : 0) +
+			existing.reduce(
+				(sum, contactWork) =>
+					sum +
+					contactWork.lines.filter((entry) => entry.profile).length * PROFILE_COST +
+					(contactWork.lines.some((entry) => entry.events.length > 0) ? EVENTS_COST : 0) +
+					(contactWork.lines.some((entry) => entry.events.some((event) => event.event === "Subscribe"))
+						? SUBSCRIBE_COST
+						: 0),
+				0,
+			);
+		if (this.#spent + cost > this.budget) this.stop(firstLine, waiting);
+		this.clearBatch();
+		this.#spent += cost;
+		await inParallel(existing, WRITE_CONCURRENCY, (contactWork) => this.write(contactWork, chunk));
+		await this.create(created, chunk, firstLine);
+		this.merge(chunk);
+	}
+
+	private clearBatch() {
+		this.#batch = [];
+		this.#batchKeys = new Set();
+		this.#failedSinceChunk = [];
+	}
+
+	/** Ends the import before the chunk at `line`: its lines, and lines that failed since, uncounted. */
+	private stop(line: number, waiting: number): never {
+		const undone = this.#batch.length + this.#failedSinceChunk.length + waiting;
+		this.report.processed -= undone;
+		this.report.failed -= this.#failedSinceChunk.length;
+		this.report.errors = this.report.errors.filter((error) => error.line < line);
+		this.clearBatch();
+		throw new ImportLimitError("budget", line, this.finish());
+	}
+
+	private merge(chunk: ChunkReport) {
+		this.report.created += chunk.created;
+		this.report.updated += chunk.updated;
+		this.report.unchanged += chunk.unchanged;
+		for (const error of chunk.errors) this.fail(error.line, new LineFailure(error.error, error.message));
+		this.report.failed += chunk.failed - chunk.errors.length;
+		this.report.errorsTruncated ||= chunk.errorsTruncated;
 	}
 
 	/** The contacts the batch names, by externalId, email+BU and phone+BU: one D1 batch of three reads. */
@@ -342,7 +463,7 @@ class Importer {
 	}
 
 	/** One contact: create or update its profile, then record the lines' events in one call. */
-	private async write(work: ContactWork) {
+	private async write(work: ContactWork, chunk: ChunkReport) {
 		const version = work.contact?.updatedAt ?? "new";
 		let contact = work.contact;
 		for (const entry of work.lines) {
@@ -357,22 +478,7 @@ class Importer {
 			}
 		}
 		const applied = work.lines.filter((entry) => entry.failure === null);
-		const events: IncomingEvent[] = [];
-		if (contact) {
-			for (const entry of applied) {
-				for (const event of entry.events) {
-					const key = [contact.id, version, entry.parsed.line, event.event, event.channel, event.topic].join("\n");
-					events.push({
-						event: event.event,
-						channel: event.channel,
-						topic: event.topic,
-						properties: event.properties,
-						timestamp: entry.parsed.timestamp ?? undefined,
-						idempotencyKey: `import:${await sha256Hex(key)}`,
-					});
-				}
-			}
-		}
+		const events = contact ? await incomingEvents(contact.id, version, applied) : [];
 		if (contact && events.length > 0) {
 			const target = contact;
 			try {
@@ -390,12 +496,117 @@ class Importer {
 			}
 		}
 		for (const [index, entry] of work.lines.entries()) {
-			if (entry.failure) this.fail(entry.parsed.line, entry.failure);
-			else if (index === 0 && work.created) this.report.created++;
-			else if (entry.profile || entry.events.length > 0 || (index === 0 && work.create)) this.report.updated++;
-			else this.report.unchanged++;
+			if (entry.failure) this.fail(entry.parsed.line, entry.failure, chunk);
+			else if (index === 0 && work.created) chunk.created++;
+			else if (entry.profile || entry.events.length > 0 || (index === 0 && work.create)) chunk.updated++;
+			else chunk.unchanged++;
 		}
 	}
+
+	/**
+	 * The chunk's new contacts, created set-based: each one's events reduced to its state from
+	 * nothing, then all of them in one D1 batch (with the job's chunk record). One taken meanwhile
+	 * by someone else goes through the actor path as an update.
+	 */
+	private async create(works: ContactWork[], chunk: ChunkReport, firstLine: number) {
+		const at = new Date().toISOString();
+		const topicOf = (key: string) => this.topics.get(key);
+		const planned: Array<{ work: ContactWork; contact: NewContact }> = [];
+		for (const work of works) {
+			const [entry] = work.lines;
+			if (!entry) continue;
+			const { parsed } = entry;
+			const businessUnit = parsed.businessUnit ?? this.options.businessUnit;
+			const id = crypto.randomUUID();
+			try {
+				const events = resolveIncoming(
+					await incomingEvents(id, "new", [entry]),
+					this.options.context,
+					this.topics,
+					businessUnit,
+				);
+				if (events.some((event) => event.event === "Subscribe")) {
+					await attachConfirmationLinks(this.env, id, events, this.topics, this.options.linkBase());
+				}
+				const outcome = applyBatch(emptyConsentState(), events, {
+					topicOf,
+					seen: new Set(),
+					history: [],
+					origin: this.options.context,
+				});
+				if (outcome.needsHistory) throw new Error("reducer: a new contact has no history to wait for");
+				planned.push({
+					work,
+					contact: {
+						id,
+						externalId: parsed.externalId,
+						email: parsed.email,
+						phone: parsed.phone,
+						businessUnit,
+						state: outcome.state,
+						rows: outcome.rows,
+					},
+				});
+			} catch (error) {
+				this.fail(parsed.line, lineFailureOf(error), chunk);
+			}
+		}
+		const job = this.options.job;
+		if (planned.length === 0) {
+			if (job) await recordChunk(this.env, { jobId: job.id, firstLine, report: chunk });
+			return;
+		}
+		// The chunk's record goes in the same batch and counts its new contacts as created; when one
+		// was taken meanwhile, the record is written again once that one is done.
+		const expected: ChunkReport = { ...chunk, created: chunk.created + planned.length, errors: [...chunk.errors] };
+		const written = await createContactsWithEvents(
+			this.env,
+			planned.map((p) => p.contact),
+			at,
+			job ? { jobId: job.id, firstLine, report: expected } : null,
+		);
+		const outbound: OutboundEvent[] = [];
+		const taken: ContactWork[] = [];
+		for (const { work, contact } of planned) {
+			const ledgerIds = written.get(contact.id);
+			if (!ledgerIds) {
+				taken.push(work);
+				continue;
+			}
+			chunk.created++;
+			const row = { ...contact, traits: {}, consent: contact.state, version: 0, createdAt: at, updatedAt: at };
+			outbound.push(...outboundEvents(row, contact.rows, ledgerIds));
+		}
+		await forwardOutbound(this.env, outbound);
+		// Rare (two imports of the same new people at once): these cost their upsert and actor calls.
+		if (taken.length === 0) return;
+		this.#spent += taken.length * (PROFILE_COST + EVENTS_COST + SUBSCRIBE_COST) + 1;
+		await inParallel(taken, WRITE_CONCURRENCY, (work) => this.write(work, chunk));
+		if (job) await recordChunk(this.env, { jobId: job.id, firstLine, report: chunk });
+	}
+}
+
+/** The events of a contact's lines as the write path takes them, each with its idempotency key. */
+async function incomingEvents(
+	contactId: string,
+	version: string,
+	lines: readonly LineWork[],
+): Promise<IncomingEvent[]> {
+	const events: IncomingEvent[] = [];
+	for (const entry of lines) {
+		for (const event of entry.events) {
+			const key = [contactId, version, entry.parsed.line, event.event, event.channel, event.topic].join("\n");
+			events.push({
+				event: event.event,
+				channel: event.channel,
+				topic: event.topic,
+				properties: event.properties,
+				timestamp: entry.parsed.timestamp ?? undefined,
+				idempotencyKey: `import:${await sha256Hex(key)}`,
+			});
+		}
+	}
+	return events;
 }
 
 /** The line error for each refusal of the domain. */
@@ -424,14 +635,6 @@ function lineFailureOf(error: unknown): LineFailure {
 	return new LineFailure("failed", "the line could not be applied; send it again");
 }
 
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
-	let next = 0;
-	const worker = async () => {
-		while (next < items.length) await work(items[next++] as T);
-	};
-	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
  * Reads the body (CSV with a header row, or NDJSON) and applies it. A bad header answers 400 before
  * anything is written; bad lines are reported and never stop good ones. Past `maxBytes` or
@@ -443,25 +646,33 @@ export async function importContacts(
 	options: ImportOptions,
 ): Promise<ImportReport> {
 	const topics = await loadTopics(env);
-	const importer = new Importer(env, options, topics);
+	const importer = new Importer(env, options, topics, options.budget ?? INVOCATION_BUDGET - BUDGET_RESERVE);
+	await importer.loadRecorded();
 	const maxLines = options.maxLines ?? MAX_IMPORT_LINES;
 	const maxBytes = options.maxBytes ?? MAX_IMPORT_BYTES;
+	const offset = options.lineOffset ?? 0;
+	const fromLine = options.fromLine ?? 0;
 	let lastLine = 1;
 	const countries = getConfig(env).businessUnitCountries;
 	const countryOf = (businessUnit: string | null) => countries[businessUnit ?? options.businessUnit];
-	const take = async (line: number, cells: () => Array<readonly [Column, unknown]>) => {
+	const take = async (bodyLine: number, cells: () => Array<readonly [Column, unknown]>) => {
+		const line = bodyLine + offset;
 		lastLine = line;
+		if (line < fromLine) return;
 		if (importer.report.processed >= maxLines) {
 			await importer.flush();
 			throw new ImportLimitError("lines", line, importer.report);
 		}
 		importer.report.processed++;
+		let parsed: ParsedLine;
 		try {
-			await importer.add(parseLine(line, cells(), countryOf));
+			parsed = parseLine(line, cells(), countryOf);
 		} catch (error) {
 			if (!(error instanceof LineFailure)) throw error;
-			importer.fail(line, error);
+			importer.failRead(line, error);
+			return;
 		}
+		await importer.add(parsed);
 	};
 	try {
 		if (options.format === "csv") {
