@@ -178,8 +178,49 @@ const emptyReport = (): ImportReport => ({
 	errorsTruncated: false,
 });
 
-/** What a chunk did, kept with an import job's chunk (processed is counted as lines are read). */
-type ChunkReport = Omit<ImportReport, "processed">;
+/**
+ * What a chunk did, kept with an import job's chunk (processed is counted as lines are read).
+ * `until`: the chunk alone was over the budget, and only its lines before this one were written.
+ */
+type ChunkReport = Omit<ImportReport, "processed"> & { until?: number };
+
+/** The worst-case queries plus calls of writing one existing contact's lines (new ones cost nothing more). */
+function writeCost(work: ContactWork): number {
+	if (work.contact === null) return 0;
+	const events = work.lines.flatMap((entry) => entry.events);
+	return (
+		work.lines.filter((entry) => entry.profile).length * PROFILE_COST +
+		(events.length > 0 ? EVENTS_COST : 0) +
+		(events.some((event) => event.event === "Subscribe") ? SUBSCRIBE_COST : 0)
+	);
+}
+
+/**
+ * The first line not to write when a chunk's writes cost more than `budget`: contacts in the order
+ * of their first line, as many as fit; a contact with a line past the cut waits as well.
+ */
+function cutLine(works: ContactWork[], budget: number): number {
+	const firstLineOf = (work: ContactWork) => Math.min(...work.lines.map((entry) => entry.parsed.line));
+	let cut = Number.POSITIVE_INFINITY;
+	let spent = 0;
+	for (const work of [...works].sort((a, b) => firstLineOf(a) - firstLineOf(b))) {
+		spent += writeCost(work);
+		if (spent > budget) {
+			cut = firstLineOf(work);
+			break;
+		}
+	}
+	for (let changed = true; changed; ) {
+		changed = false;
+		for (const work of works) {
+			if (firstLineOf(work) < cut && work.lines.some((entry) => entry.parsed.line >= cut)) {
+				cut = firstLineOf(work);
+				changed = true;
+			}
+		}
+	}
+	return cut;
+}
 
 class Importer {
 	readonly report = emptyReport();
@@ -189,6 +230,8 @@ class Importer {
 	#failedSinceChunk: number[] = [];
 	/** Queries plus calls made so far (worst cases for the upsert functions' writes). */
 	#spent = 0;
+	/** Chunks written by this invocation. */
+	#written = 0;
 	/** An import job's chunks recorded by an earlier attempt, by first line. */
 	#recorded = new Map<number, ChunkReport>();
 
@@ -250,9 +293,10 @@ class Importer {
 		if (firstLine === undefined) return;
 		const recorded = this.#recorded.get(firstLine);
 		if (recorded) {
-			// Done by an earlier attempt of this job step: counted as it was then.
-			this.clearBatch();
+			// Done by an earlier attempt of this job step: counted as it was then, stopped where it stopped.
 			this.merge(recorded);
+			if (recorded.until !== undefined) this.stop(recorded.until, waiting);
+			this.clearBatch();
 			return;
 		}
 		if (this.#spent + 4 > this.budget) this.stop(firstLine, waiting);
@@ -269,26 +313,29 @@ class Importer {
 				this.fail(parsed.line, error, chunk);
 			}
 		}
-		const created = [...work.values()].filter((contactWork) => contactWork.contact === null);
-		const existing = [...work.values()].filter((contactWork) => contactWork.contact !== null);
-		const cost =
-			(created.length > 0 || this.options.job ? 5 : 0) +
-			existing.reduce(
-				(sum, contactWork) =>
-					sum +
-					contactWork.lines.filter((entry) => entry.profile).length * PROFILE_COST +
-					(contactWork.lines.some((entry) => entry.events.length > 0) ? EVENTS_COST : 0) +
-					(contactWork.lines.some((entry) => entry.events.some((event) => event.event === "Subscribe"))
-						? SUBSCRIBE_COST
-						: 0),
-				0,
-			);
-		if (this.#spent + cost > this.budget) this.stop(firstLine, waiting);
-		this.clearBatch();
-		this.#spent += cost;
+		const fixed = 5;
+		let works = [...work.values()];
+		const cost = (list: ContactWork[]) => fixed + list.reduce((sum, contactWork) => sum + writeCost(contactWork), 0);
+		let until: number | undefined;
+		if (this.#spent + cost(works) > this.budget) {
+			// A later invocation starts with this chunk, unless it is the first one here: then the
+			// chunk alone is over the budget, and the lines that fit are written now.
+			if (this.#written > 0) this.stop(firstLine, waiting);
+			until = cutLine(works, this.budget - this.#spent - fixed);
+			const cut = until;
+			works = works.filter((contactWork) => contactWork.lines.every((entry) => entry.parsed.line < cut));
+			chunk.failed -= chunk.errors.filter((error) => error.line >= cut).length;
+			chunk.errors = chunk.errors.filter((error) => error.line < cut);
+		}
+		this.#spent += cost(works);
+		this.#written++;
+		const created = works.filter((contactWork) => contactWork.contact === null);
+		const existing = works.filter((contactWork) => contactWork.contact !== null);
 		await inParallel(existing, WRITE_CONCURRENCY, (contactWork) => this.write(contactWork, chunk));
-		await this.create(created, chunk, firstLine);
+		await this.create(created, chunk, firstLine, until);
 		this.merge(chunk);
+		if (until !== undefined) this.stop(until, waiting);
+		this.clearBatch();
 	}
 
 	private clearBatch() {
@@ -297,11 +344,15 @@ class Importer {
 		this.#failedSinceChunk = [];
 	}
 
-	/** Ends the import before the chunk at `line`: its lines, and lines that failed since, uncounted. */
+	/**
+	 * Ends the import at `line`: the chunk's lines from it on, and lines that failed to be read since
+	 * the chunk began from it on, are uncounted (the next invocation goes on from there).
+	 */
 	private stop(line: number, waiting: number): never {
-		const undone = this.#batch.length + this.#failedSinceChunk.length + waiting;
-		this.report.processed -= undone;
-		this.report.failed -= this.#failedSinceChunk.length;
+		const lines = this.#batch.filter((parsed) => parsed.line >= line).length;
+		const failed = this.#failedSinceChunk.filter((failedLine) => failedLine >= line).length;
+		this.report.processed -= lines + failed + waiting;
+		this.report.failed -= failed;
 		this.report.errors = this.report.errors.filter((error) => error.line < line);
 		this.clearBatch();
 		throw new ImportLimitError("budget", line, this.finish());
@@ -508,7 +559,7 @@ class Importer {
 	 * nothing, then all of them in one D1 batch (with the job's chunk record). One taken meanwhile
 	 * by someone else goes through the actor path as an update.
 	 */
-	private async create(works: ContactWork[], chunk: ChunkReport, firstLine: number) {
+	private async create(works: ContactWork[], chunk: ChunkReport, firstLine: number, until: number | undefined) {
 		const at = new Date().toISOString();
 		const topicOf = (key: string) => this.topics.get(key);
 		const planned: Array<{ work: ContactWork; contact: NewContact }> = [];
@@ -552,6 +603,7 @@ class Importer {
 			}
 		}
 		const job = this.options.job;
+		if (until !== undefined) chunk.until = until;
 		if (planned.length === 0) {
 			if (job) await recordChunk(this.env, { jobId: job.id, firstLine, report: chunk });
 			return;

@@ -45,6 +45,32 @@ async function stateOf(businessUnit: string, email: string) {
 	return row ? JSON.parse(row.consent) : null;
 }
 
+/**
+ * Imports the file invocation after invocation, each going on where the last one stopped, as an
+ * import job does; each within the budget.
+ */
+async function importInInvocations(csv: string, businessUnit: string): Promise<ImportReport[]> {
+	const reports: ImportReport[] = [];
+	let fromLine = 0;
+	for (;;) {
+		const { env: counted, counts } = countingEnv(bindings);
+		const outcome = await importContacts(counted, bodyOf(csv), options(businessUnit, { fromLine })).catch(
+			(error: unknown) => error,
+		);
+		expect(counts.total).toBeLessThanOrEqual(INVOCATION_BUDGET);
+		if (!(outcome instanceof ImportLimitError)) {
+			reports.push(outcome as ImportReport);
+			return reports;
+		}
+		expect(outcome.limit).toBe("budget");
+		// Everything before the line applied and counted, nothing from it on.
+		expect(outcome.line).toBeGreaterThan(fromLine);
+		expect(reports.reduce((sum, r) => sum + r.processed, 0) + outcome.report.processed).toBe(outcome.line - 2);
+		reports.push(outcome.report);
+		fromLine = outcome.line;
+	}
+}
+
 const SYNC_LIMIT_LINES = 5000;
 
 describe("an import within the invocation budget", () => {
@@ -90,28 +116,7 @@ describe("an import within the invocation budget", () => {
 		// Every line changes an existing contact: one actor call each. A bad line in the middle too.
 		const changes = ["email,optedOut", ...emails.map((email) => `${email},true`)];
 		changes.splice(700, 0, "not-an-address,true");
-		// Invocation after invocation, each going on where the last one stopped, as an import job does.
-		const reports: ImportReport[] = [];
-		let fromLine = 0;
-		for (;;) {
-			const { env: counted, counts } = countingEnv(bindings);
-			const outcome = await importContacts(
-				counted,
-				bodyOf(changes.join("\n")),
-				options(businessUnit, { fromLine }),
-			).catch((error: unknown) => error);
-			expect(counts.total).toBeLessThanOrEqual(INVOCATION_BUDGET);
-			if (!(outcome instanceof ImportLimitError)) {
-				reports.push(outcome as ImportReport);
-				break;
-			}
-			expect(outcome.limit).toBe("budget");
-			// Everything before the line applied and counted, nothing from it on.
-			expect(outcome.line).toBeGreaterThan(fromLine);
-			expect(reports.reduce((sum, r) => sum + r.processed, 0) + outcome.report.processed).toBe(outcome.line - 2);
-			reports.push(outcome.report);
-			fromLine = outcome.line;
-		}
+		const reports = await importInInvocations(changes.join("\n"), businessUnit);
 		expect(reports.length).toBeGreaterThan(1);
 		const sum = (field: "processed" | "updated" | "failed") => reports.reduce((total, r) => total + r[field], 0);
 		expect([sum("processed"), sum("updated"), sum("failed")]).toEqual([1501, 1500, 1]);
@@ -120,6 +125,27 @@ describe("an import within the invocation budget", () => {
 		for (const email of [emails[0], emails[1499]]) {
 			expect((await stateOf(businessUnit, email as string)).channels.email.optedOut).toBe(true);
 		}
+	});
+
+	it("writes the part of a chunk that fits when the chunk alone is over the budget", async () => {
+		const businessUnit = unique("bud");
+		const users = Array.from({ length: 300 }, (_, i) => `${businessUnit}-u${i}`);
+		await importContacts(
+			bindings,
+			bodyOf(["externalId,email", ...users.map((id) => `${id},${id}@example.de`)].join("\n")),
+			options(businessUnit),
+		);
+		const before = await ledgerCount(businessUnit);
+		// A new phone (a profile change through the upsert functions) and an opt-out on every line.
+		const phone = (i: number) => `+4915${String(100000000 + i).padStart(9, "0")}`;
+		const csv = ["externalId,phone,optedOut", ...users.map((id, i) => `${id},${phone(i)},true`)].join("\n");
+		const reports = await importInInvocations(csv, businessUnit);
+		expect(reports.length).toBeGreaterThan(1);
+		expect(reports.reduce((sum, r) => sum + r.updated, 0)).toBe(300);
+		expect(reports.reduce((sum, r) => sum + r.processed, 0)).toBe(300);
+		expect(await ledgerCount(businessUnit)).toBe(before + 300);
+		const last = await env.DB.prepare("SELECT phone FROM contacts WHERE external_id = ?").bind(users[299]).first();
+		expect(last).toEqual({ phone: phone(299) });
 	});
 
 	it("reports the line numbers of the whole file for a part of it", async () => {
