@@ -3,6 +3,8 @@ import type { Bindings } from "./env";
 import { handleQueue, type QueueMessage } from "./queues";
 
 export { ContactActor } from "./contacts/contact-actor";
+export { ExportWorkflow } from "./jobs/export-job";
+export { ImportWorkflow } from "./jobs/import-job";
 export { RateLimiter } from "./web/common/rate-limiter";
 
 const app = createApp();

@@ -153,3 +153,59 @@ export const suppressions = sqliteTable("suppressions", {
 	/** Since when. */
 	createdAt: text().notNull().default(now),
 });
+
+/**
+ * Work too large for one invocation (imports over the synchronous limit, large exports), run as a
+ * Cloudflare Workflow (src/jobs/). One row per job: what it was asked (options), how far it got,
+ * and its report. `business_unit` is the unit of the key that started it when that key was limited
+ * to business units (null: an unlimited key); only keys of that unit (or unlimited ones) may read it.
+ */
+export const jobs = sqliteTable(
+	"jobs",
+	{
+		id: text().primaryKey(),
+		kind: text({ enum: ["import", "export"] }).notNull(),
+		status: text({ enum: ["queued", "running", "done", "failed"] })
+			.notNull()
+			.default("queued"),
+		businessUnit: text(),
+		/** What the job was asked, as its route understood it (ImportJobOptions, ExportJobOptions in src/jobs/). */
+		options: text({ mode: "json" }).$type<unknown>().notNull(),
+		/** Lines of the file (imports) or rows (exports), once known. */
+		total: integer(),
+		processed: integer().notNull().default(0),
+		created: integer().notNull().default(0),
+		updated: integer().notNull().default(0),
+		unchanged: integer().notNull().default(0),
+		failed: integer().notNull().default(0),
+		/** The first failed lines of an import, as its report lists them. */
+		errors: text({ mode: "json" })
+			.$type<Array<{ line: number; error: string; message: string }>>()
+			.notNull()
+			.default([]),
+		errorsTruncated: integer({ mode: "boolean" }).notNull().default(false),
+		/** Why a failed job failed. */
+		error: text(),
+		/** Where its file is in JOB_FILES (the upload of an import; the parts of an export). */
+		resultKey: text(),
+		createdAt: text().notNull().default(now),
+		updatedAt: text().notNull().default(now),
+	},
+	(t) => [index("jobs_created_at").on(t.createdAt)],
+);
+
+/**
+ * What each chunk of an import job did, written in the same D1 batch as the chunk's changes: a
+ * retried part skips the chunks recorded here and adds their reports, so its counts stay exact
+ * and it writes nothing twice. `report` is the chunk's ImportReport as JSON.
+ */
+export const importChunks = sqliteTable(
+	"import_chunks",
+	{
+		jobId: text().notNull(),
+		/** The first line (of the whole file) of the chunk. */
+		firstLine: integer().notNull(),
+		report: text().notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.jobId, t.firstLine] })],
+);

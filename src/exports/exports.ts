@@ -20,6 +20,7 @@ import {
 	eventPageQuery,
 	queryText,
 } from "../db/exports";
+import { countRows } from "../db/jobs";
 import type { Bindings } from "../env";
 
 export { CONTACT_STATUSES, type ContactExportFilter, type EventExportFilter };
@@ -37,6 +38,18 @@ export interface PagedCsv<Row> {
 	/** Rows after `after` (null: from the start), in key order, at most pageSize. */
 	fetchPage(after: Row | null): Promise<Row[]>;
 	encode(row: Row): string;
+}
+
+/**
+ * An export that can also be read in separate invocations (an export job's steps): the key of a
+ * row to go on after it, and a count of the matching rows.
+ */
+export interface ExportSource<Row> extends PagedCsv<Row> {
+	keyOf(row: Row): string | number;
+	/** Rows after the row with this key (null: from the start), in key order, at most pageSize. */
+	fetchAfter(key: string | number | null): Promise<Row[]>;
+	/** The matching rows, counted up to `limit` (null: all of them); one query. */
+	count(limit: number | null): Promise<number>;
 }
 
 /** Counters a test (or a log line) can read while the stream runs. */
@@ -127,13 +140,17 @@ export function contactsCsv(
 	filter: ContactExportFilter,
 	topics: readonly TopicDefinition[],
 	pageSize = EXPORT_PAGE_SIZE,
-): PagedCsv<ContactExportRow> {
+): ExportSource<ContactExportRow> {
 	const row = createRowEncoder(contactColumns(topics));
 	return {
 		header: row.header,
 		pageSize,
 		sql: queryText(contactPageQuery(filter, null, pageSize)),
 		fetchPage: (after) => contactPage(env, filter, after?.id ?? null, pageSize),
+		keyOf: (contact) => contact.id,
+		fetchAfter: (key) => contactPage(env, filter, key === null ? null : String(key), pageSize),
+		// LIMIT -1: no limit.
+		count: (limit) => countRows(env, contactPageQuery(filter, null, limit ?? -1)),
 		encode(contact) {
 			const state = JSON.parse(contact.consent) as ConsentState;
 			const values: CsvValue[] = [
@@ -186,13 +203,16 @@ export function eventsCsv(
 	env: Bindings,
 	filter: EventExportFilter,
 	pageSize = EXPORT_PAGE_SIZE,
-): PagedCsv<EventExportRow> {
+): ExportSource<EventExportRow> {
 	const row = createRowEncoder(EVENT_COLUMNS);
 	return {
 		header: row.header,
 		pageSize,
 		sql: queryText(eventPageQuery(filter, null, pageSize)),
 		fetchPage: (after) => eventPage(env, filter, after?.id ?? null, pageSize),
+		keyOf: (event) => event.id,
+		fetchAfter: (key) => eventPage(env, filter, key === null ? null : Number(key), pageSize),
+		count: (limit) => countRows(env, eventPageQuery(filter, null, limit ?? -1)),
 		encode(event) {
 			return row.encode([
 				event.id,

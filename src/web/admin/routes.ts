@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { normalizeBusinessUnit } from "../../consent/normalize";
+import { recentJobs } from "../../db/jobs";
 import { campaignStats, optOutSeries, optOutTotals, recentEvents } from "../../db/stats";
 import { type Bindings, getConfig } from "../../env";
 import { secretsEqual } from "../../http/auth";
@@ -9,7 +10,7 @@ import { checkRange, INTERVALS, type Interval, parseTime, resolveRange, type Sta
 import type { RateLimitResult } from "../common/rate-limiter";
 import { ipBucket } from "../signup/routes";
 import { clearSession, hasSession, setSession } from "./session";
-import { type DashboardProps, renderDashboardPage, renderLoginPage } from "./view";
+import { type DashboardProps, renderDashboardPage, renderJobsPage, renderLoginPage } from "./view";
 
 /*
  * GET /admin: the dashboard, for the holder of ADMIN_TOKEN. A plain Hono router, not
@@ -31,6 +32,9 @@ import { type DashboardProps, renderDashboardPage, renderLoginPage } from "./vie
 export const LOGIN_LIMIT = { limit: 10, windowSeconds: 15 * 60 } as const;
 
 const RECENT_EVENTS = 50;
+const RECENT_JOBS = 50;
+/** How often the jobs page reloads itself while a job is queued or running. */
+const JOBS_REFRESH_SECONDS = 3;
 const TOP_CAMPAIGNS = 10;
 const DAY_MS = 86_400_000;
 
@@ -194,6 +198,24 @@ adminRouter.get("/", async (c) => {
 		recent,
 	};
 	return c.html(renderDashboardPage({ ...request, data, signedIn }), 200);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: running and recent imports and exports
+
+adminRouter.get("/jobs", async (c) => {
+	const access = await accessOf(c);
+	if (access === "bad-bearer") {
+		c.header("www-authenticate", 'Bearer realm="consent-edge admin"');
+		return loginPage(c, 401, { next: "/admin/jobs", error: "The bearer token is not this deployment's admin token." });
+	}
+	if (access === "none") return c.redirect(`/admin/login?next=${encodeURIComponent("/admin/jobs")}`, 302);
+	const jobs = await recentJobs(c.env, RECENT_JOBS);
+	const running = jobs.some((job) => job.status === "queued" || job.status === "running");
+	return c.html(
+		renderJobsPage({ jobs, signedIn: access === "session", refreshSeconds: running ? JOBS_REFRESH_SECONDS : null }),
+		200,
+	);
 });
 
 // ---------------------------------------------------------------------------------------------

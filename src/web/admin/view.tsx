@@ -1,4 +1,5 @@
 import type { Child, FC } from "hono/jsx";
+import type { Job } from "../../db/jobs";
 import type { CampaignStat, RecentEvent } from "../../db/stats";
 import type { GroupBy, Interval, SeriesPoint } from "../../reports/stats";
 import { renderPage } from "../common/layout";
@@ -9,13 +10,20 @@ import { renderPage } from "../common/layout";
  * for anyone who wants the exact figures.
  */
 
-const AdminLayout: FC<{ title: string; signedIn: boolean; children?: Child }> = ({ title, signedIn, children }) => (
+const AdminLayout: FC<{ title: string; signedIn: boolean; refreshSeconds?: number; children?: Child }> = ({
+	title,
+	signedIn,
+	refreshSeconds,
+	children,
+}) => (
 	<html lang="en">
 		<head>
 			<meta charset="utf-8" />
 			<meta name="viewport" content="width=device-width, initial-scale=1" />
 			<meta name="robots" content="noindex, nofollow" />
 			<meta name="referrer" content="same-origin" />
+			{/* No script under the CSP: a page that follows running work reloads itself. */}
+			{refreshSeconds ? <meta http-equiv="refresh" content={String(refreshSeconds)} /> : null}
 			<title>{title}</title>
 			<link rel="stylesheet" href="/assets/app.css" />
 			<link rel="icon" href="data:," />
@@ -285,6 +293,9 @@ export function renderDashboardPage(props: DashboardProps): string {
 	return renderPage(
 		<AdminLayout title="Dashboard · consent-edge admin" signedIn={props.signedIn}>
 			<h1>Opt-outs and unsubscribes</h1>
+			<p class="small">
+				<a href="/admin/jobs">Imports and exports (jobs)</a>
+			</p>
 			<form method="get" action="/admin" class="filters" aria-label="Filter">
 				<div>
 					<label for="from">From</label>
@@ -458,3 +469,116 @@ const RecentTable: FC<{ events: RecentEvent[] }> = ({ events }) => (
 		)}
 	</section>
 );
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+export interface JobsPageProps {
+	jobs: Job[];
+	signedIn: boolean;
+	/** Seconds until the page reloads itself; null: nothing runs. */
+	refreshSeconds: number | null;
+}
+
+const STATUS_TEXT: Record<Job["status"], string> = {
+	queued: "queued",
+	running: "running",
+	done: "done",
+	failed: "failed",
+};
+
+const UNITS: Record<Job["kind"], string> = { import: "lines", export: "rows" };
+
+/** "1,200 of 10,000 lines (12%)", or what is known so far. */
+function progressText(job: Job): string {
+	const unit = UNITS[job.kind];
+	if (job.total === null) {
+		return job.status === "queued" ? "waiting to start" : `${formatCount(job.processed)} ${unit} so far`;
+	}
+	const percent = job.total === 0 ? 100 : Math.floor((job.processed / job.total) * 100);
+	return `${formatCount(job.processed)} of ${formatCount(job.total)} ${unit} (${percent}%)`;
+}
+
+const JobRow: FC<{ job: Job }> = ({ job }) => {
+	const progressId = `progress-${job.id}`;
+	// A done job is complete whatever was counted; a job with no total yet shows an indeterminate bar.
+	const max = job.total === null ? null : Math.max(1, job.total);
+	const value = job.status === "done" ? max : max === null ? null : Math.min(job.processed, max);
+	return (
+		<tr>
+			<td>{job.kind}</td>
+			<td class={`job-status job-${job.status}`}>{STATUS_TEXT[job.status]}</td>
+			<td>
+				<label for={progressId}>{progressText(job)}</label>
+				<br />
+				{max === null ? (
+					<progress id={progressId} />
+				) : (
+					<progress id={progressId} value={String(value ?? 0)} max={String(max)} />
+				)}
+				{job.status === "failed" && job.error ? <p class="small">{job.error}</p> : null}
+				{job.kind === "import" && (job.status === "done" || job.status === "running") ? (
+					<p class="small muted">
+						{`created ${formatCount(job.created)}, updated ${formatCount(job.updated)}, unchanged ${formatCount(job.unchanged)}, failed ${formatCount(job.failed)}`}
+					</p>
+				) : null}
+			</td>
+			<td>
+				<time datetime={job.createdAt}>{job.createdAt.slice(0, 19).replace("T", " ")}</time>
+			</td>
+			<td>
+				<code>{job.id}</code>
+			</td>
+		</tr>
+	);
+};
+
+export function renderJobsPage(props: JobsPageProps): string {
+	const active = props.jobs.filter((job) => job.status === "queued" || job.status === "running").length;
+	return renderPage(
+		<AdminLayout
+			title="Jobs · consent-edge admin"
+			signedIn={props.signedIn}
+			refreshSeconds={props.refreshSeconds ?? undefined}
+		>
+			<h1>Imports and exports</h1>
+			<p class="small">
+				<a href="/admin">Back to the dashboard</a>
+			</p>
+			<p class="muted small">
+				Large imports (<code>POST /v1/imports/contacts</code> over 5,000 lines, or with <code>async=true</code>) and
+				exports (<code>POST /v1/exports/contacts</code>, <code>POST /v1/exports/events</code>) run as jobs, a step at a
+				time. The latest jobs, newest first.
+				{props.refreshSeconds ? ` This page reloads every ${props.refreshSeconds} seconds while a job runs.` : ""}
+			</p>
+			<p role="status">
+				{active === 0 ? "No job is running." : `${active} job${active === 1 ? "" : "s"} queued or running.`}
+			</p>
+			{props.jobs.length === 0 ? (
+				<p class="muted">No jobs yet.</p>
+			) : (
+				<section class="table-wrap" aria-labelledby="jobs-table" tabindex={0}>
+					<table>
+						<caption id="jobs-table" class="visually-hidden">
+							Jobs
+						</caption>
+						<thead>
+							<tr>
+								<th scope="col">Kind</th>
+								<th scope="col">Status</th>
+								<th scope="col">Progress</th>
+								<th scope="col">Created (UTC)</th>
+								<th scope="col">Job</th>
+							</tr>
+						</thead>
+						<tbody>
+							{props.jobs.map((job) => (
+								<JobRow job={job} />
+							))}
+						</tbody>
+					</table>
+				</section>
+			)}
+		</AdminLayout>,
+	);
+}

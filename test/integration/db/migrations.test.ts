@@ -551,6 +551,28 @@ describe("migrations", () => {
 		it("leaves the schema src/db/schema.ts describes", async () => {
 			await expectDrizzleSchema(env.MIGRATION_DB);
 		});
+
+		it("adds the jobs tables empty; a job row gets its defaults", async () => {
+			expect(after.get("jobs")?.rows).toEqual([]);
+			expect(after.get("import_chunks")?.rows).toEqual([]);
+			const row = await env.MIGRATION_DB.prepare(
+				"INSERT INTO jobs (id, kind, options) VALUES ('imp_0', 'import', '{}') RETURNING *",
+			).first<Record<string, unknown>>();
+			expect(row).toMatchObject({
+				status: "queued",
+				business_unit: null,
+				total: null,
+				processed: 0,
+				created: 0,
+				failed: 0,
+				errors: "[]",
+				errors_truncated: 0,
+				error: null,
+				result_key: null,
+			});
+			expect(String(row?.created_at)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+			await env.MIGRATION_DB.prepare("DELETE FROM jobs").run();
+		});
 	});
 
 	it("make the schema src/db/schema.ts describes on a new database", async () => {
