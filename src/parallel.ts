@@ -10,3 +10,13 @@ export async function inParallel<T>(
 	};
 	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/**
+ * Back to the event loop. Locally workerd runs every worker on one thread, and a loop whose awaits
+ * all settle without returning to the event loop (D1 answers of the local simulator, data already
+ * in memory) would hold every other request until it ends: long loops (import chunks, export pages)
+ * call this between rounds.
+ */
+export function yieldToEventLoop(): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, 0));
+}

@@ -53,7 +53,7 @@ import { type Bindings, getConfig } from "../env";
 import { sha256Hex } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { forwardOutbound, type OutboundEvent, outboundEvents } from "../outbound/outbound";
-import { inParallel } from "../parallel";
+import { inParallel, yieldToEventLoop } from "../parallel";
 import { BodyTooLargeError, readCsv, readLines } from "./csv-reader";
 
 export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
@@ -300,6 +300,8 @@ class Importer {
 			return;
 		}
 		if (this.#spent + 4 > this.budget) this.stop(firstLine, waiting);
+		// Other requests (an import job's own progress report too) get their turn between chunks.
+		await yieldToEventLoop();
 		this.#spent += 3;
 		const lookup = await this.lookup(batch);
 		const suppressed = await this.suppressedAmong(batch, lookup);

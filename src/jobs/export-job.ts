@@ -23,6 +23,7 @@ import {
 	type ExportSource,
 	eventsCsv,
 } from "../exports/exports";
+import { yieldToEventLoop } from "../parallel";
 import { dispose, type JobParams, STEP } from "./jobs";
 import { EXPORT_PAGES_PER_STEP, EXPORT_PART_BYTES } from "./limits";
 
@@ -125,6 +126,7 @@ export async function runExportStep(
 	let processed = input.processed;
 	let done = false;
 	for (let pages = 0; pages < EXPORT_PAGES_PER_STEP && bytes < EXPORT_PART_BYTES; pages++) {
+		await yieldToEventLoop();
 		const rows = await source.fetchAfter(after);
 		let text = "";
 		for (const row of rows) text += source.encode(row);
