@@ -14,6 +14,7 @@ import { statsRouter } from "./api/stats";
 import { suppressionsRouter } from "./api/suppressions";
 import { topicsRouter } from "./api/topics";
 import { usersRouter } from "./api/users";
+import { bookmarks, documentBookmarks } from "./http/bookmark";
 import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
 import { adminRouter } from "./web/admin/routes";
@@ -76,6 +77,8 @@ export function createApp(options: AppOptions = {}) {
 	});
 	// Imports stream their body and enforce their own, larger limit (src/imports/importer.ts).
 	app.use((c, next) => (c.req.path.startsWith("/v1/imports/") ? next() : defaultBodyLimit(c, next)));
+	// The D1 bookmark on every successful write answer under /v1 (x-consent-bookmark).
+	app.use(bookmarks());
 
 	app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
 	app.route("/", usersRouter);
@@ -97,6 +100,7 @@ export function createApp(options: AppOptions = {}) {
 	app.route("/", statsRouter);
 	app.route("/admin", adminRouter);
 	app.route("/", webhooksRouter(options.webhookDeps));
+	documentBookmarks(app.openAPIRegistry as unknown as Parameters<typeof documentBookmarks>[0]);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
 		type: "http",
@@ -114,7 +118,10 @@ export function createApp(options: AppOptions = {}) {
 				"It keeps contacts (users with your externalId, leads with an email or phone) and their consent ledger, answers consent checks, " +
 				"makes signed unsubscribe and preference links, and takes opt-outs from ESP webhooks.\n\n" +
 				"Every operation under `/v1` needs `Authorization: Bearer <key>` with the scope it names. " +
-				"Errors are `application/problem+json` (RFC 9457) with a stable `code`; invalid input lists every field in `errors`.",
+				"Errors are `application/problem+json` (RFC 9457) with a stable `code`; invalid input lists every field in `errors`.\n\n" +
+				"Reads may be served by read replicas. Every successful write answers with a bookmark in the `x-consent-bookmark` header; " +
+				"send the newest one you got back in the same header on a consent check or statistics call, and that read sees your write. " +
+				"Without it a read may lag the newest writes by a little.",
 			license: { name: "MIT", identifier: "MIT" },
 		},
 		servers: [

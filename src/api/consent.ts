@@ -1,13 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { resolveTopic, topicProblemMessage } from "../consent/topics";
-import type { Channel, MessageKind, TopicDefinition } from "../consent/types";
-import { findContact } from "../db/contacts";
-import { findTopic } from "../db/topics";
-import type { Bindings } from "../env";
+import { readDatabase } from "../db/client";
 import { assertBusinessUnit, requireScope } from "../http/auth";
-import { invalid } from "../http/errors";
+import { BookmarkHeadersSchema } from "../http/bookmark";
 import { createRouter } from "../http/router";
-import { type CheckQuestion, checkConsent, type Recipient } from "./check";
+import { answerCheck, type Recipient } from "./check";
 
 import {
 	BusinessUnitSchema,
@@ -47,9 +43,10 @@ const ConsentQuerySchema = z
 		path: ["externalId"],
 	});
 
+// A union tries its options in order: emails, the most common recipients, first.
 const RecipientSchema = z.union([
-	z.strictObject({ externalId: ExternalIdSchema }),
 	z.strictObject({ email: EmailSchema }),
+	z.strictObject({ externalId: ExternalIdSchema }),
 	z.strictObject({ phone: PhoneSchema }),
 ]);
 
@@ -72,7 +69,7 @@ const getConsent = createRoute({
 	description: "Unknown recipients are allowed (an opt-out system) unless suppressed or the topic needs double opt-in.",
 	security: bearerScopes("consent:read"),
 	middleware: [requireScope("consent:read")] as const,
-	request: { query: ConsentQuerySchema },
+	request: { query: ConsentQuerySchema, headers: BookmarkHeadersSchema },
 	responses: {
 		200: jsonResponse(
 			DecisionSchema.extend({ contactId: z.string().nullable() }).openapi("ConsentDecision"),
@@ -93,6 +90,7 @@ const postBatch = createRoute({
 	security: bearerScopes("consent:read"),
 	middleware: [requireScope("consent:read")] as const,
 	request: {
+		headers: BookmarkHeadersSchema,
 		body: jsonBody(BatchRequestSchema, {
 			channel: "email",
 			topic: "newsletter-kids",
@@ -110,49 +108,55 @@ const postBatch = createRoute({
 	},
 });
 
-async function questionFor(
-	env: Bindings,
-	input: { channel: Channel; topic?: string; kind: MessageKind; businessUnit: string },
-	readableUnits: readonly string[] | null,
-): Promise<CheckQuestion> {
-	let topic: TopicDefinition | null = null;
-	if (input.topic) {
-		const resolved = resolveTopic(await findTopic(env, input.topic), input);
-		if ("problem" in resolved) throw invalid(topicProblemMessage(input.topic, resolved.problem, input));
-		topic = resolved.topic;
-	}
-	return { channel: input.channel, topic, kind: input.kind, businessUnit: input.businessUnit, readableUnits };
-}
-
 export const consentRouter = createRouter()
 	.openapi(getConsent, async (c) => {
 		const query = c.req.valid("query");
-		let businessUnit = query.businessUnit;
-		if (query.externalId !== undefined && (query.topic || c.var.principal.businessUnits)) {
-			// A user's topics and key limits are those of its own business unit.
-			businessUnit = (await findContact(c.env, { externalId: query.externalId }))?.businessUnit ?? businessUnit;
-		}
-		assertBusinessUnit(c.var.principal, businessUnit);
+		const principal = c.var.principal;
+		// A user's topics and key limits are those of its own business unit: found by the check's own
+		// statement (in every unit), then asserted before anything of it is answered.
+		const ownUnit = query.externalId !== undefined && (query.topic !== undefined || principal.businessUnits !== null);
+		if (!ownUnit) assertBusinessUnit(principal, query.businessUnit);
 		const recipient: Recipient =
 			query.externalId !== undefined
 				? { externalId: query.externalId }
 				: query.email !== undefined
 					? { email: query.email }
 					: { phone: query.phone as string };
-		const [result] = await checkConsent(
+		const [result] = await answerCheck(
 			c.env,
+			readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null),
 			[recipient],
-			await questionFor(c.env, { ...query, businessUnit }, c.var.principal.businessUnits),
+			{
+				channel: query.channel,
+				topicKey: query.topic ?? null,
+				kind: query.kind,
+				businessUnit: query.businessUnit,
+				readableUnits: principal.businessUnits,
+				unitOfUser: ownUnit
+					? (found) => {
+							const businessUnit = found ?? query.businessUnit;
+							assertBusinessUnit(principal, businessUnit);
+							return businessUnit;
+						}
+					: undefined,
+			},
 		);
 		return c.json(result as NonNullable<typeof result>, 200);
 	})
 	.openapi(postBatch, async (c) => {
 		const body = c.req.valid("json");
 		assertBusinessUnit(c.var.principal, body.businessUnit);
-		const results = await checkConsent(
+		const results = await answerCheck(
 			c.env,
+			readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null),
 			body.recipients,
-			await questionFor(c.env, body, c.var.principal.businessUnits),
+			{
+				channel: body.channel,
+				topicKey: body.topic ?? null,
+				kind: body.kind,
+				businessUnit: body.businessUnit,
+				readableUnits: c.var.principal.businessUnits,
+			},
 		);
 		let allowedCount = 0;
 		for (const result of results) if (result.allowed) allowedCount++;

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { linkBaseFor, recordEvents, requestContext } from "../contacts/record-events";
 import { findContact, findOrCreateLead } from "../db/contacts";
 import { assertBusinessUnit, requireScope } from "../http/auth";
+import { noteBookmark } from "../http/bookmark";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import { toContactJson } from "./contact-json";
@@ -114,6 +115,8 @@ export const eventsRouter = createRouter().openapi(postEvents, async (c) => {
 		requestContext(c.req.raw, "api"),
 		linkBaseFor(c.env, c.req.raw),
 	);
+	// The actor's own bookmark: the answer needs no extra read for one (src/http/bookmark.ts).
+	noteBookmark(c, result.bookmark);
 	return c.json(
 		{ ...toContactJson(result.contact), confirmations: result.confirmations, duplicates: result.duplicates },
 		200,

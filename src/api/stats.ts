@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { readDatabase } from "../db/client";
 import { campaignStats, optOutSeries } from "../db/stats";
 import { assertAllBusinessUnits, assertBusinessUnit, type Principal, requireScope } from "../http/auth";
+import { BookmarkHeadersSchema } from "../http/bookmark";
 import { invalid } from "../http/errors";
 import { createRouter } from "../http/router";
 import {
@@ -113,7 +115,7 @@ const getOptOuts = createRoute({
 	description: `${COUNTING} At most 1000 buckets per call.`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: OptOutQuerySchema },
+	request: { query: OptOutQuerySchema, headers: BookmarkHeadersSchema },
 	responses: { 200: jsonResponse(OptOutStatsSchema, "Counts per bucket and key"), ...errorResponses },
 });
 
@@ -191,7 +193,7 @@ const getCampaigns = createRoute({
 		`set \`from\` to the campaign's send time and leave \`to\` open. ${COUNTING}`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: CampaignQuerySchema },
+	request: { query: CampaignQuerySchema, headers: BookmarkHeadersSchema },
 	responses: { 200: jsonResponse(CampaignStatsSchema, "Unsubscribes per campaign"), ...errorResponses },
 });
 
@@ -223,7 +225,8 @@ export const statsRouter = createRouter()
 	.openapi(getOptOuts, async (c) => {
 		const query = c.req.valid("query");
 		const { filter, buckets } = filterOf(c.var.principal, query, query.interval);
-		const series = await optOutSeries(c.env, filter, query.interval, query.groupBy ?? null);
+		const db = readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null);
+		const series = await optOutSeries(c.env, filter, query.interval, query.groupBy ?? null, db);
 		return c.json(
 			{
 				interval: query.interval,
@@ -241,7 +244,8 @@ export const statsRouter = createRouter()
 		const query = c.req.valid("query");
 		// The range is not bucketed here: any length is fine ("month" allows the longest).
 		const { filter } = filterOf(c.var.principal, query, "month");
-		const campaigns = await campaignStats(c.env, filter, { sent: query.sent, limit: query.limit });
+		const db = readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null);
+		const campaigns = await campaignStats(c.env, filter, { sent: query.sent, limit: query.limit }, db);
 		return c.json(
 			{ businessUnit: filter.businessUnit, from: filter.from.toISOString(), to: filter.to.toISOString(), campaigns },
 			200,

@@ -37,6 +37,11 @@ export interface ApplyResult {
 	ledgerIds: number[];
 	/** Events skipped because their idempotency key was applied before. */
 	duplicates: number;
+	/**
+	 * The D1 bookmark of the write (src/http/bookmark.ts): a read that sends it back sees it. Absent
+	 * (or null) when nothing was written.
+	 */
+	bookmark?: string | null;
 }
 
 export interface EraseResult {
@@ -238,7 +243,7 @@ export class ContactActor extends DurableObject<Bindings> {
 			}
 			this.#contact = { ...contact, consent: state, updatedAt, version: written.version };
 			await forwardOutbound(this.env, outboundEvents(contact, rows, written.ledgerIds));
-			return { contact: this.#contact, ledgerIds: written.ledgerIds, duplicates };
+			return { contact: this.#contact, ledgerIds: written.ledgerIds, duplicates, bookmark: written.bookmark };
 		}
 	}
 

@@ -1,35 +1,48 @@
 /**
- * The reads of a consent check: one statement per kind of recipient, whatever their number. The
- * decision itself is src/consent/decision.ts; src/api/check.ts puts the two together.
+ * The reads of a consent check: one statement per kind of recipient, whatever their number, and
+ * the topic's row, all in one round trip. The decision itself is src/consent/decision.ts;
+ * src/api/check.ts puts the two together.
  */
-import { sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import type { AddressKind } from "../consent/suppression";
 import type { Channel } from "../consent/types";
-import { database, rowsOf } from "./client";
+import { type AnyDatabase, valuesOf } from "./client";
+import { topics } from "./schema";
+import type { Topic } from "./topics";
 
 export type RecipientKind = "externalId" | "email" | "phone";
 
-/** What one recipient's row carries: only the consent fields the decision needs. */
-export interface CheckRow {
+/**
+ * One recipient's row, as the statement's columns in this order: only what the decision reads,
+ * as scalars (no JSON to parse per recipient). JSON booleans come as 1 or 0, missing ones as null.
+ */
+export type CheckRow = [
 	/** The recipient's position in its group (json_each key). */
-	i: number;
-	id: string | null;
-	blocked: number | null;
-	/** JSON of the asked channel's state. */
-	ch: string | null;
-	/** JSON of the asked topic's state. */
-	tp: string | null;
-	address_blocked: number;
+	i: number,
+	id: string | null,
+	/** Only with `scope.withUnit`. */
+	businessUnit: string | null,
+	blocked: number | null,
+	/** The asked channel's flags. */
+	optedOut: number | null,
+	bounced: number | null,
+	/** The asked topic's stored status. */
+	topicStatus: string | null,
+	addressBlocked: number,
 	/** The suppression reasons (JSON) of the address the channel reaches, when its hash was at hand. */
-	suppression: string | null;
+	suppression: string | null,
 	/** That address, when its hash was not at hand: to look up afterwards. */
-	unhashed: string | null;
-}
+	unhashed: string | null,
+];
 
 export interface RecipientGroup {
 	kind: RecipientKind;
 	values: string[];
-	/** For recipients that are addresses of the channel's kind: their keyed hashes, where at hand. */
+	/**
+	 * For recipients that are addresses of the channel's kind: their keyed hashes (null where not
+	 * at hand), so that the suppression of an address without a contact is found by the same
+	 * statement. null: none travel (other kinds, and large batches, whose contacts' rows carry theirs).
+	 */
 	hashes: Array<string | null> | null;
 }
 
@@ -41,46 +54,73 @@ export interface CheckScope {
 	businessUnit: string;
 	/** Users found by externalId only in this business unit (keys limited to units). */
 	sameUnitOnly: boolean;
+	/** Whether rows carry the contact's business unit (else null). */
+	withUnit?: boolean;
 }
 
 /**
  * Recipients travel as one JSON array parameter (D1 binds at most 100), the bare-address blocklist
- * is checked by primary key, and the suppression of the address the channel reaches is found by
+ * is checked by primary key, and the suppression of the address the channel reaches is joined by
  * the keyed hash the contact row keeps of it (or the one that travels with the recipient).
  */
-function statementFor(group: RecipientGroup, scope: CheckScope) {
-	const own = group.hashes !== null;
-	const v = sql.raw(own ? "r.value ->> 0" : "r.value");
+function statementFor(group: RecipientGroup, scope: CheckScope): SQL {
+	const own = group.kind === scope.addressKind;
+	const paired = group.hashes !== null;
+	const v = sql.raw(paired ? "r.value ->> 0" : "r.value");
 	const join =
 		group.kind === "externalId"
 			? sql`c.external_id = ${v}${scope.sameUnitOnly ? sql` AND c.business_unit = ${scope.businessUnit}` : sql``}`
 			: sql`c.business_unit = ${scope.businessUnit} AND ${sql.raw(`c.${group.kind}`)} = ${v}`;
 	// The recipient's own address equals the contact's email (or phone): probe it and the other one.
+	// One equality per address (an IN list costs more per row), the contact's only when it has one.
+	const listed = (address: SQL) => sql`EXISTS (SELECT 1 FROM blocklist b WHERE b.address = ${address})`;
+	const listedIfAny = (column: string) => sql`(${sql.raw(column)} IS NOT NULL AND ${listed(sql.raw(column))})`;
 	const blocklisted =
 		group.kind === "externalId"
-			? sql.raw("c.email, c.phone")
-			: sql`${v}, ${sql.raw(group.kind === "email" ? "c.phone" : "c.email")}`;
+			? sql`${listedIfAny("c.email")} OR ${listedIfAny("c.phone")}`
+			: sql`${listed(v)} OR ${listedIfAny(group.kind === "email" ? "c.phone" : "c.email")}`;
 	const kind = scope.addressKind;
-	const hash = !kind ? sql.raw("NULL") : sql.raw(own ? `coalesce(c.${kind}_hash, r.value ->> 1)` : `c.${kind}_hash`);
-	const address = !kind ? sql.raw("NULL") : own ? v : sql.raw(`c.${kind}`);
-	const values = own ? group.values.map((value, index) => [value, group.hashes?.[index] ?? null]) : group.values;
-	return sql`SELECT r.key AS i, c.id, c.consent ->> '$.blocked' AS blocked,
-		  c.consent -> ${`$.channels.${scope.channel}`} AS ch,
-		  c.consent -> ${scope.topicKey ? `$.topics."${scope.topicKey}"` : "$.none"} AS tp,
-		  EXISTS (SELECT 1 FROM blocklist b WHERE b.address IN (${blocklisted})) AS address_blocked,
-		  (SELECT s.reasons FROM suppressions s WHERE s.hash = ${hash}) AS suppression,
-		  CASE WHEN ${hash} IS NULL THEN ${address} END AS unhashed
-		FROM json_each(${JSON.stringify(values)}) r LEFT JOIN contacts c ON ${join}`;
+	const hash = !kind ? null : sql.raw(paired ? `coalesce(c.${kind}_hash, r.value ->> 1)` : `c.${kind}_hash`);
+	// The address the channel reaches: the recipient itself, or its contact's.
+	const address = !kind ? null : own ? v : sql.raw(`c.${kind}`);
+	const values = paired ? group.values.map((value, index) => [value, group.hashes?.[index] ?? null]) : group.values;
+	const channelPath = `$.channels.${scope.channel}`;
+	return sql`SELECT r.key AS i, c.id AS id, ${scope.withUnit ? sql`c.business_unit` : sql`NULL`} AS unit,
+		  c.consent ->> '$.blocked' AS blocked,
+		  c.consent ->> ${`${channelPath}.optedOut`} AS opted_out, c.consent ->> ${`${channelPath}.bounced`} AS bounced,
+		  ${scope.topicKey ? sql`c.consent ->> ${`$.topics."${scope.topicKey}".status`}` : sql`NULL`} AS topic_status,
+		  ${blocklisted} AS address_blocked,
+		  ${hash ? sql`s.reasons` : sql`NULL`} AS suppression,
+		  ${hash && address ? sql`CASE WHEN ${hash} IS NULL THEN ${address} END` : sql`NULL`} AS unhashed
+		FROM json_each(${JSON.stringify(values)}) r LEFT JOIN contacts c ON ${join}
+		${hash ? sql`LEFT JOIN suppressions s ON s.hash = ${hash}` : sql``}`;
 }
 
-/** The rows of every group, in one round trip. */
+export interface CheckRead {
+	/** Per group, one row per recipient. */
+	rows: CheckRow[][];
+	/** The row of `scope.topicKey` (null: no such topic; undefined: none asked for). */
+	topic?: Topic | null;
+}
+
+/**
+ * The rows of every group, and with `lookUpTopic` the row of `scope.topicKey`, in one round trip:
+ * a single statement when there is one group and no topic to read, else one D1 batch.
+ */
 export async function readCheckRows(
-	env: { DB: D1Database },
+	db: AnyDatabase,
 	groups: RecipientGroup[],
 	scope: CheckScope,
-): Promise<CheckRow[][]> {
-	const db = database(env);
-	const [first, ...rest] = groups.map((group) => rowsOf<CheckRow>(db, statementFor(group, scope)));
-	if (!first) return [];
-	return rest.length === 0 ? [await first] : ((await db.batch([first, ...rest])) as CheckRow[][]);
+	lookUpTopic = false,
+): Promise<CheckRead> {
+	const statements = groups.map((group) => valuesOf<CheckRow>(db, statementFor(group, scope)));
+	const [first] = statements;
+	if (!lookUpTopic || !scope.topicKey) {
+		if (!first) return { rows: [] };
+		if (statements.length === 1) return { rows: [await first] };
+		return { rows: (await db.batch(statements as [typeof first])) as CheckRow[][] };
+	}
+	const topic = db.select().from(topics).where(eq(topics.key, scope.topicKey));
+	const [[row], ...rows] = (await db.batch([topic, ...statements])) as unknown as [Topic[], ...CheckRow[][]];
+	return { rows, topic: row ?? null };
 }

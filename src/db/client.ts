@@ -1,14 +1,32 @@
 /**
- * The database handle: drizzle over the D1 binding, with the schema's snake_case columns. Made
- * once per binding and isolate. Only src/db/ talks SQL.
+ * The database handles: drizzle over the D1 binding, with the schema's snake_case columns. Only
+ * src/db/ talks SQL.
+ *
+ * - `database(env)`: the binding itself, made once per binding and isolate. Every statement goes
+ *   to the primary database: writes, and reads that must see every write (the actor's).
+ * - `readDatabase(env, bookmark)`: reads through a D1 session (the Sessions API), which may be
+ *   served by a read replica no older than `bookmark` (consent checks, statistics).
+ * - `writeSession(env)`: writes on a "first-primary" session whose bookmark the caller hands back
+ *   to the client (the contact's actor), and `primaryBookmark(env)` for writes made without one.
  */
 import type { SQL } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { SQLiteRaw } from "drizzle-orm/sqlite-core/query-builders/raw";
 import * as schema from "./schema";
 
-const open = (d1: D1Database) => drizzle(d1, { schema, casing: "snake_case" });
+// drizzle only ever calls `prepare` and `batch` on its client, both of which a D1DatabaseSession
+// has with the same signatures: a session stands in for the binding.
+const open = (d1: D1Database | D1DatabaseSession) => drizzle(d1 as D1Database, { schema, casing: "snake_case" });
 export type Database = ReturnType<typeof open>;
+
+// Reads use the query builder and raw SQL, never relational queries: no schema, which keeps the
+// handle made for every request cheap (drizzle walks the whole schema when given one).
+const openReader = (session: D1DatabaseSession) => drizzle(session as unknown as D1Database, { casing: "snake_case" });
+/** A handle for reads only, over a D1 session. */
+export type ReadDatabase = ReturnType<typeof openReader>;
+
+/** Either handle, for helpers that only build or run statements (they differ in their schema type). */
+export type AnyDatabase = DrizzleD1Database<any> & { $client: D1Database };
 
 const handles = new WeakMap<D1Database, Database>();
 
@@ -21,20 +39,57 @@ export function database(env: { DB: D1Database }): Database {
 	return handle;
 }
 
+/** The constraint of a session without a bookmark: its first read may go to any replica. */
+export const ANY_REPLICA = "first-unconstrained";
+
+/**
+ * Reads through a new D1 session: served by the nearest replica that has caught up with
+ * `bookmark` (a client's `x-consent-bookmark`, validated by the caller), or by any replica when
+ * there is none: such a read may lag the newest writes a little.
+ */
+export function readDatabase(env: { DB: D1Database }, bookmark: string | null): ReadDatabase {
+	return openReader(env.DB.withSession(bookmark ?? ANY_REPLICA));
+}
+
+/**
+ * Writes whose bookmark goes back to the client: a handle over a session whose first statement
+ * goes to the primary, and the session's bookmark once they ran (at or after their commit; null
+ * before any statement ran).
+ */
+export function writeSession(env: { DB: D1Database }): { db: Database; bookmark: () => string | null } {
+	const session = env.DB.withSession("first-primary");
+	return { db: open(session), bookmark: () => session.getBookmark() };
+}
+
+/**
+ * A bookmark at or after every write committed so far: one trivial read on the primary. For the
+ * answers of writes that went through the plain binding (which gives no bookmark).
+ */
+export async function primaryBookmark(env: { DB: D1Database }): Promise<string | null> {
+	const session = env.DB.withSession("first-primary");
+	await session.prepare("SELECT 1").run();
+	return session.getBookmark();
+}
+
 /**
  * A raw statement (`sql` template) that can go into `db.batch`: drizzle 0.45's D1 batch binds the
  * parameters of a raw query on a prepared statement that raw queries do not carry, so it is
  * prepared here. Awaited on its own it runs as usual.
  */
-export function statement(db: Database, query: SQL): SQLiteRaw<D1Result> {
+export function statement(db: AnyDatabase, query: SQL): SQLiteRaw<D1Result> {
 	return prepared(db, db.run(query));
 }
 
 /** As `statement`, answering rows (`SELECT`, or `… RETURNING`). */
-export function rowsOf<T>(db: Database, query: SQL): SQLiteRaw<T[]> {
+export function rowsOf<T>(db: AnyDatabase, query: SQL): SQLiteRaw<T[]> {
 	return prepared(db, db.all<T>(query));
 }
 
-function prepared<R extends SQLiteRaw<unknown>>(db: Database, raw: R): R {
+/** As `rowsOf`, answering each row as an array of its columns (no object per row). */
+export function valuesOf<T extends unknown[]>(db: AnyDatabase, query: SQL): SQLiteRaw<T[]> {
+	return prepared(db, db.values<T>(query));
+}
+
+function prepared<R extends SQLiteRaw<unknown>>(db: AnyDatabase, raw: R): R {
 	return Object.assign(raw, { stmt: db.$client.prepare(raw.getQuery().sql) });
 }

@@ -9,7 +9,7 @@ import { ERASED, ERASED_EVENT, KNOWN_EVENT_NAMES, KNOWN_REASON_CODES } from "../
 import { PREFERENCE_EVENTS } from "../consent/reducer";
 import type { Channel, ConsentEvent, ConsentState } from "../consent/types";
 import type { Bindings } from "../env";
-import { database, rowsOf, statement } from "./client";
+import { database, rowsOf, statement, writeSession } from "./client";
 import { type Contact, contactColumns } from "./contacts";
 import { contacts, idempotencyKeys, ledger } from "./schema";
 import {
@@ -83,7 +83,9 @@ export async function readPreferenceHistory(env: Bindings, contactId: string): P
  *
  * No read comes first. If the contact was written since (the version trigger aborts the update) or
  * a key was applied before (its primary key refuses the insert), the whole batch rolls back and the
- * answer is `stale`: the actor reloads and applies again. Returns the new ledger ids, in order.
+ * answer is `stale`: the actor reloads and applies again. Returns the new ledger ids, in order, and
+ * the D1 bookmark of the write (the batch runs on a session of its own: a read that sends the
+ * bookmark back sees it; null where D1 gives none).
  */
 export async function writeApplied(
 	env: Bindings,
@@ -95,8 +97,8 @@ export async function writeApplied(
 		endedSuppressions: string[];
 		ended: SuppressionChange;
 	},
-): Promise<{ ledgerIds: number[]; version: number } | GuardedMiss> {
-	const db = database(env);
+): Promise<{ ledgerIds: number[]; version: number; bookmark: string | null } | GuardedMiss> {
+	const { db, bookmark } = writeSession(env);
 	const { contact } = input;
 	const version = contact.version + 1;
 	const hashes = await addressHashes(env, contact);
@@ -135,7 +137,11 @@ export async function writeApplied(
 				: []),
 		]);
 		if (updated.meta.changes !== 1) return "gone";
-		return { ledgerIds: (inserted as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b), version };
+		return {
+			ledgerIds: (inserted as Array<{ id: number }>).map((row) => row.id).sort((a, b) => a - b),
+			version,
+			bookmark: bookmark(),
+		};
 	} catch (error) {
 		if (isStaleWrite(error)) return "stale";
 		throw error;
@@ -150,12 +156,13 @@ function isStaleWrite(error: unknown): boolean {
 }
 
 export type ProfileUpdate =
-	| { ok: true; contact: Contact }
+	/** `bookmark`: of the write, as writeApplied's. */
+	| { ok: true; contact: Contact; bookmark?: string | null }
 	| { ok: false; conflict: "external_id" | "identity" | "gone" };
 
 /**
  * Writes a contact's identity and traits over the version it was read at (`stale` when it was
- * written since); a unique index taken answers which one.
+ * written since); a unique index taken answers which one. On a session of its own, as writeApplied.
  */
 export async function writeProfile(
 	env: Bindings,
@@ -164,7 +171,8 @@ export async function writeProfile(
 ): Promise<ProfileUpdate | { ok: false; conflict: "stale" }> {
 	try {
 		const hashes = await addressHashes(env, next);
-		const [row] = await database(env)
+		const { db, bookmark } = writeSession(env);
+		const [row] = await db
 			.update(contacts)
 			.set({
 				...next,
@@ -174,7 +182,7 @@ export async function writeProfile(
 			})
 			.where(eq(contacts.id, current.id))
 			.returning(contactColumns);
-		return row ? { ok: true, contact: row } : { ok: false, conflict: "gone" };
+		return row ? { ok: true, contact: row, bookmark: bookmark() } : { ok: false, conflict: "gone" };
 	} catch (error) {
 		if (isStaleWrite(error)) return { ok: false, conflict: "stale" };
 		// drizzle wraps D1's error (whose message names the columns of the index) with the query text.

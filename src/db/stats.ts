@@ -1,6 +1,9 @@
 /**
  * The queries of the opt-out statistics (what they count: src/reports/stats.ts). Group keys are
  * columns by name from a fixed list: nothing from the request is ever put into SQL text.
+ *
+ * Each read runs on the primary, or through `db`: a session of `readDatabase` (the API's
+ * statistics, which may be served by a read replica).
  */
 import { type SQL, sql } from "drizzle-orm";
 import {
@@ -11,7 +14,7 @@ import {
 	type SeriesPoint,
 	type StatsFilter,
 } from "../reports/stats";
-import { database } from "./client";
+import { type AnyDatabase, database } from "./client";
 
 /** The same bucketing in SQL. Weeks: back 6 days, then forward to a Monday, is the Monday on or before. */
 const BUCKET_SQL: Record<Interval, SQL> = {
@@ -59,8 +62,9 @@ export async function optOutSeries(
 	filter: StatsFilter,
 	interval: Interval,
 	groupBy: GroupBy | null,
+	db: AnyDatabase = database(env),
 ): Promise<SeriesPoint[]> {
-	return database(env).all<SeriesPoint>(optOutSeriesQuery(filter, interval, groupBy));
+	return db.all<SeriesPoint>(optOutSeriesQuery(filter, interval, groupBy));
 }
 
 /** Opt-outs in the whole range per key, the most first (the dashboard's breakdowns). */
@@ -68,8 +72,9 @@ export async function optOutTotals(
 	env: { DB: D1Database },
 	filter: StatsFilter,
 	groupBy: GroupBy,
+	db: AnyDatabase = database(env),
 ): Promise<Array<{ key: string | null; count: number }>> {
-	return database(env).all(
+	return db.all(
 		sql`SELECT ${KEY_SQL[groupBy]} AS key, count(*) AS count ${optOutRows(filter)} GROUP BY 1 ORDER BY 2 DESC, 1`,
 	);
 }
@@ -97,12 +102,13 @@ export async function campaignStats(
 	env: { DB: D1Database },
 	filter: StatsFilter,
 	options: { sent: Map<string, number> | null; limit: number },
+	db: AnyDatabase = database(env),
 ): Promise<CampaignStat[]> {
 	const sent = options.sent;
 	const only = sent
 		? sql` AND l.campaign IN (SELECT value FROM json_each(${JSON.stringify([...sent.keys()])}))`
 		: sql``;
-	const results = await database(env).all<{ campaign: string; unsubscribes: number; contacts: number }>(
+	const results = await db.all<{ campaign: string; unsubscribes: number; contacts: number }>(
 		sql`SELECT l.campaign AS campaign, count(*) AS unsubscribes, count(DISTINCT l.contact_id) AS contacts
 			${optOutRows(filter)} AND l.campaign IS NOT NULL${only}
 			GROUP BY l.campaign ORDER BY contacts DESC, unsubscribes DESC, campaign LIMIT ${sent ? MAX_SENT_CAMPAIGNS : options.limit}`,
@@ -161,9 +167,8 @@ export async function recentEvents(
 	env: { DB: D1Database },
 	filter: StatsFilter,
 	limit: number,
+	db: AnyDatabase = database(env),
 ): Promise<RecentEvent[]> {
-	const rows = await database(env).all<Omit<RecentEvent, "changed"> & { changed: number }>(
-		recentEventsQuery(filter, limit),
-	);
+	const rows = await db.all<Omit<RecentEvent, "changed"> & { changed: number }>(recentEventsQuery(filter, limit));
 	return rows.map((row) => ({ ...row, changed: row.changed === 1 }));
 }

@@ -8,8 +8,8 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { AddressKind, SuppressionReason } from "../consent/suppression";
-import { keyedHash, keyedHashes, type PepperEnv } from "../crypto";
-import { type Database, database, statement } from "./client";
+import { cachedHash, keyedHash, keyedHashes, type PepperEnv } from "../crypto";
+import { type AnyDatabase, type Database, database, statement } from "./client";
 import { suppressions } from "./schema";
 
 /** The stored form of a normalized email or E.164 phone. */
@@ -38,27 +38,35 @@ export interface Suppression {
 	since: string;
 }
 
-/** Suppressions by hash: one statement, whatever their number. */
+/**
+ * Suppressions by hash: one statement, whatever their number. Read on the primary, or through `db`
+ * (a session of `readDatabase`, for consent checks).
+ */
 export async function findSuppressionsByHash(
 	env: { DB: D1Database },
 	hashes: readonly string[],
+	db: AnyDatabase = database(env),
 ): Promise<Map<string, Suppression>> {
 	if (hashes.length === 0) return new Map();
-	const rows = await database(env)
+	const rows = await db
 		.select({ hash: suppressions.hash, reasons: suppressions.reasons, since: suppressions.createdAt })
 		.from(suppressions)
 		.where(sql`${suppressions.hash} IN (SELECT value FROM json_each(${JSON.stringify([...new Set(hashes)])}))`);
 	return new Map(rows.map((row) => [row.hash, { reasons: row.reasons as SuppressionReason[], since: row.since }]));
 }
 
-/** Which of these normalized addresses are suppressed, with their suppressions. */
+/** Which of these normalized addresses are suppressed, with their suppressions (`db`: as above). */
 export async function findSuppressions(
 	env: PepperEnv & { DB: D1Database },
 	addresses: readonly string[],
+	db?: AnyDatabase,
 ): Promise<Map<string, Suppression>> {
+	if (addresses.length === 0) return new Map();
 	const unique = [...new Set(addresses)];
-	const hashes = await keyedHashes(env, unique);
-	const found = await findSuppressionsByHash(env, hashes);
+	// Hashes this isolate made before cost nothing; the others are made now.
+	const cached = unique.map((address) => cachedHash(env, address));
+	const hashes = cached.includes(null) ? await keyedHashes(env, unique) : (cached as string[]);
+	const found = await findSuppressionsByHash(env, hashes, db);
 	const byAddress = new Map<string, Suppression>();
 	unique.forEach((address, index) => {
 		const suppression = found.get(hashes[index] as string);

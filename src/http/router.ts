@@ -5,7 +5,11 @@ import type { Principal } from "./principal";
 
 export interface AppEnv {
 	Bindings: Bindings;
-	Variables: { principal: Principal };
+	Variables: {
+		principal: Principal;
+		/** The newest D1 bookmark this request's writes produced (src/http/bookmark.ts). */
+		bookmark: string | undefined;
+	};
 }
 
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
