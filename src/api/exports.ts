@@ -16,6 +16,7 @@ import {
 	eventsCsv,
 } from "../exports/exports";
 import { assertBusinessUnit, type Principal, requireScope } from "../http/auth";
+import { BOOKMARK_HEADER, BookmarkHeadersSchema } from "../http/bookmark";
 import { ApiError, invalid } from "../http/errors";
 import { createRouter } from "../http/router";
 import { type ExportJobOptions, exportFile, startExportJob } from "../jobs/export-job";
@@ -113,7 +114,7 @@ const getContactsCsv = createRoute({
 	description: `One row per contact, by id. Columns: \`id, externalId, email, phone, businessUnit, createdAt, updatedAt, blocked\`, then \`optedOut:<channel>, bounced:<channel>\` (true/false) for email, sms, whatsapp and push, then \`topic:<key>\` for every topic (of the business unit, when one is given; by key): the effective status (\`subscribed\`, \`pending\`, \`unsubscribed\` — unsubscribed while the topic's channel is opted out), empty when the contact has none. The column names are those of POST /v1/imports/contacts. ${STREAMING} ${SYNC_LIMIT("POST /v1/exports/contacts")}`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: ContactsQuerySchema },
+	request: { query: ContactsQuerySchema, headers: BookmarkHeadersSchema },
 	responses: {
 		200: csvResponse("The CSV file"),
 		...errorResponses,
@@ -130,7 +131,7 @@ const getEventsCsv = createRoute({
 	description: `One row per ledger row, oldest first: \`id, occurredAt, receivedAt, contactId, externalId, email, phone, businessUnit, event, channel, topic, changed, source, reason, feedback, campaign, ip, userAgent, changes, properties\` (the last two JSON). The contact columns are the contact as it is now; rows of erased contacts keep their contact id and have no contact columns (and no business unit, so a businessUnit filter leaves them out). ${STREAMING} ${SYNC_LIMIT("POST /v1/exports/events")}`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: EventsQuerySchema },
+	request: { query: EventsQuerySchema, headers: BookmarkHeadersSchema },
 	responses: {
 		200: csvResponse("The CSV file"),
 		...errorResponses,
@@ -346,14 +347,22 @@ export const exportsRouter = createRouter()
 		const query = c.req.valid("query");
 		allowedBusinessUnit(c.var.principal, query.businessUnit);
 		const { filter, columns } = await contactsExport(c.env, query);
-		const source = await withinSyncLimit(contactsCsv(c.env, filter, columns), "POST /v1/exports/contacts");
+		const bookmark = c.req.valid("header")[BOOKMARK_HEADER] ?? null;
+		const source = await withinSyncLimit(
+			contactsCsv(c.env, filter, columns, undefined, bookmark),
+			"POST /v1/exports/contacts",
+		);
 		const stream = await csvStream(source);
 		return c.body(stream, 200, csvHeaders("contacts", query.businessUnit));
 	})
 	.openapi(getEventsCsv, async (c) => {
 		const query = c.req.valid("query");
 		allowedBusinessUnit(c.var.principal, query.businessUnit);
-		const source = await withinSyncLimit(eventsCsv(c.env, eventsFilter(query)), "POST /v1/exports/events");
+		const bookmark = c.req.valid("header")[BOOKMARK_HEADER] ?? null;
+		const source = await withinSyncLimit(
+			eventsCsv(c.env, eventsFilter(query), undefined, bookmark),
+			"POST /v1/exports/events",
+		);
 		const stream = await csvStream(source);
 		return c.body(stream, 200, csvHeaders("events", query.businessUnit));
 	})

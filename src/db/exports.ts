@@ -10,7 +10,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { Channel, TopicDefinition } from "../consent/types";
-import { database } from "./client";
+import { type AnyDatabase, database } from "./client";
 
 export const CONTACT_STATUSES = ["opted_out", "subscribed", "unsubscribed", "pending", "blocked", "bounced"] as const;
 export type ContactStatus = (typeof CONTACT_STATUSES)[number];
@@ -122,8 +122,9 @@ export async function contactPage(
 	filter: ContactExportFilter,
 	after: string | null,
 	pageSize: number,
+	db: AnyDatabase = database(env),
 ): Promise<ContactExportRow[]> {
-	return database(env).all<ContactExportRow>(contactPageQuery(filter, after, pageSize));
+	return db.all<ContactExportRow>(contactPageQuery(filter, after, pageSize));
 }
 
 export function eventPageQuery(filter: EventExportFilter, after: number | null, pageSize: number): SQL {
@@ -146,8 +147,9 @@ export async function eventPage(
 	filter: EventExportFilter,
 	after: number | null,
 	pageSize: number,
+	db: AnyDatabase = database(env),
 ): Promise<EventExportRow[]> {
-	return database(env).all<EventExportRow>(eventPageQuery(filter, after, pageSize));
+	return db.all<EventExportRow>(eventPageQuery(filter, after, pageSize));
 }
 
 /** The text of a query (for EXPLAIN QUERY PLAN in tests). */

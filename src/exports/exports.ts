@@ -8,6 +8,7 @@
  */
 import { effectiveTopicStatus } from "../consent/decision";
 import { CHANNELS, type ConsentState, type TopicDefinition } from "../consent/types";
+import { type AnyDatabase, readDatabase } from "../db/client";
 import {
 	CONTACT_STATUSES,
 	type ContactExportFilter,
@@ -140,15 +141,18 @@ export function contactsCsv(
 	filter: ContactExportFilter,
 	topics: readonly TopicDefinition[],
 	pageSize = EXPORT_PAGE_SIZE,
+	bookmark: string | null = null,
 ): ExportSource<ContactExportRow> {
 	const row = createRowEncoder(contactColumns(topics));
+	// Pages are read through one D1 session: a replica, no older than the client's bookmark.
+	const db = readDatabase(env, bookmark) as unknown as AnyDatabase;
 	return {
 		header: row.header,
 		pageSize,
 		sql: queryText(contactPageQuery(filter, null, pageSize)),
-		fetchPage: (after) => contactPage(env, filter, after?.id ?? null, pageSize),
+		fetchPage: (after) => contactPage(env, filter, after?.id ?? null, pageSize, db),
 		keyOf: (contact) => contact.id,
-		fetchAfter: (key) => contactPage(env, filter, key === null ? null : String(key), pageSize),
+		fetchAfter: (key) => contactPage(env, filter, key === null ? null : String(key), pageSize, db),
 		// LIMIT -1: no limit.
 		count: (limit) => countRows(env, contactPageQuery(filter, null, limit ?? -1)),
 		encode(contact) {
@@ -203,15 +207,17 @@ export function eventsCsv(
 	env: Bindings,
 	filter: EventExportFilter,
 	pageSize = EXPORT_PAGE_SIZE,
+	bookmark: string | null = null,
 ): ExportSource<EventExportRow> {
 	const row = createRowEncoder(EVENT_COLUMNS);
+	const db = readDatabase(env, bookmark) as unknown as AnyDatabase;
 	return {
 		header: row.header,
 		pageSize,
 		sql: queryText(eventPageQuery(filter, null, pageSize)),
-		fetchPage: (after) => eventPage(env, filter, after?.id ?? null, pageSize),
+		fetchPage: (after) => eventPage(env, filter, after?.id ?? null, pageSize, db),
 		keyOf: (event) => event.id,
-		fetchAfter: (key) => eventPage(env, filter, key === null ? null : Number(key), pageSize),
+		fetchAfter: (key) => eventPage(env, filter, key === null ? null : Number(key), pageSize, db),
 		count: (limit) => countRows(env, eventPageQuery(filter, null, limit ?? -1)),
 		encode(event) {
 			return row.encode([

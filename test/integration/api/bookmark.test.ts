@@ -113,6 +113,15 @@ describe("x-consent-bookmark", () => {
 			headers: { [BOOKMARK_HEADER]: bookmark },
 		});
 		expect(watched.opened.at(-1)).toBe(bookmark);
+
+		// Exports read their pages through one session opened at the bookmark, and see the write.
+		for (const path of ["/v1/exports/contacts.csv?businessUnit=de", "/v1/exports/events.csv?businessUnit=de"]) {
+			const before = watched.opened.length;
+			const csv = await fetchWith(watched.env, "GET", path, { headers: { [BOOKMARK_HEADER]: bookmark } });
+			expect(csv.status).toBe(200);
+			expect(await csv.text()).toContain(email);
+			expect(watched.opened.slice(before)).toEqual([bookmark]);
+		}
 	});
 
 	it("answers writes outside the actor with a bookmark from the primary, one that is not older than the write", async () => {
@@ -198,6 +207,8 @@ describe("x-consent-bookmark", () => {
 			["POST", "/v1/consent/check", { channel: "email", businessUnit: "de", recipients: [{ email }] }],
 			["GET", "/v1/stats/opt-outs"],
 			["GET", "/v1/stats/campaigns"],
+			["GET", "/v1/exports/contacts.csv"],
+			["GET", "/v1/exports/events.csv?event=Opt%20Out"],
 		];
 		for (const [method, path, body] of calls) {
 			for (const value of bad) {
