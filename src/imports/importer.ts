@@ -60,7 +60,7 @@ export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
 export const MAX_IMPORT_LINES = 100_000;
 export const MAX_REPORTED_ERRORS = 1000;
 /** Lines per chunk: one round of lookups, one batch for the new contacts, the existing ones' writes. */
-const BATCH_LINES = 250;
+const BATCH_LINES = 1000;
 /** D1 queries plus Durable Object calls one invocation may make (Cloudflare's limit on Workers Paid). */
 export const INVOCATION_BUDGET = 1000;
 /** Kept back from the budget for the caller's own queries (the key, the topics, a job's progress). */

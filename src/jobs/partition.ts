@@ -228,8 +228,11 @@ export async function moreLinesThan(chunks: readonly Uint8Array[], format: Impor
 		for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) breaks++;
 		for (let i = chunk.indexOf(CR); i !== -1; i = chunk.indexOf(CR, i + 1)) breaks++;
 	}
-	// Every line but the last ends with a line break (a CRLF counts twice here); the CSV header is a line too.
-	if ((format === "csv" ? breaks : breaks + 1) <= limit) return false;
+	// At most one line per line break, plus one when the last line has none (a CRLF counts twice
+	// here, which only errs on the safe side); the CSV header is a line too.
+	const last = chunks.findLast((chunk) => chunk.length > 0);
+	const unterminated = last !== undefined && last[last.length - 1] !== LF && last[last.length - 1] !== CR ? 1 : 0;
+	if (breaks + unterminated - (format === "csv" ? 1 : 0) <= limit) return false;
 	const scanner = new PartScanner(format, { partLines: Number.POSITIVE_INFINITY, maxLines: limit });
 	try {
 		for (const chunk of chunks) await scanner.push(chunk);
