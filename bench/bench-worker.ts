@@ -5,6 +5,7 @@ import { keyedHash } from "../src/crypto";
 import type { Bindings } from "../src/env";
 import { EXPORT_PAGE_SIZE } from "../src/exports/exports";
 import service from "../src/index";
+import type { QueueMessage } from "../src/queues";
 
 // Every named export of the service (ContactActor, and whatever is added later).
 export * from "../src/index";
@@ -61,13 +62,31 @@ FROM json_each(?1) r LEFT JOIN contacts c ON c.business_unit = ?2 AND c.email = 
 
 let bootId: string | undefined;
 
-/** A D1 binding that adds up `meta.duration` of every statement run through it. */
-function timedD1(db: D1Database, timing: { sqlMs: number }): D1Database {
+/**
+ * A D1 binding (or session) that adds up the time of every statement run through it: D1's
+ * `meta.duration` where the result has one (`all`, `run`, `batch`), the wall time of the calls for
+ * `raw()` and `first()` (their results carry no meta; overlapping calls count once). Sessions made
+ * from it share the count.
+ */
+function timedD1<T extends D1Database | D1DatabaseSession>(db: T, timing: { sqlMs: number }): T {
 	const inner = Symbol("inner");
 	type Wrapped = D1PreparedStatement & { [inner]: D1PreparedStatement };
-	const record = <T extends D1Result>(result: T) => {
+	const record = <R extends D1Result>(result: R) => {
 		timing.sqlMs += result.meta.duration;
 		return result;
+	};
+	// Calls that overlap (statements run in parallel, also through sessions) count once: the time
+	// any of them was running.
+	const clock = timing as { sqlMs: number; running?: number; since?: number };
+	const timed = async <R>(call: () => Promise<R>) => {
+		clock.running = (clock.running ?? 0) + 1;
+		if (clock.running === 1) clock.since = Date.now();
+		try {
+			return await call();
+		} finally {
+			clock.running -= 1;
+			if (clock.running === 0) clock.sqlMs += Date.now() - (clock.since ?? Date.now());
+		}
 	};
 	const wrap = (statement: D1PreparedStatement): Wrapped =>
 		({
@@ -75,19 +94,24 @@ function timedD1(db: D1Database, timing: { sqlMs: number }): D1Database {
 			bind: (...values: unknown[]) => wrap(statement.bind(...values)),
 			all: () => statement.all().then(record),
 			run: () => statement.run().then(record),
-			first: (column?: string) => (column === undefined ? statement.first() : statement.first(column)),
-			raw: () => statement.raw(),
+			first: (column?: string) => timed(() => (column === undefined ? statement.first() : statement.first(column))),
+			raw: (options?: { columnNames?: boolean }) =>
+				timed(() => (options?.columnNames ? statement.raw({ columnNames: true }) : statement.raw())),
 		}) as unknown as Wrapped;
-	return {
+	const wrapped: Record<string, unknown> = {
 		prepare: (query: string) => wrap(db.prepare(query)),
 		batch: (statements: D1PreparedStatement[]) =>
 			db.batch(statements.map((statement) => (statement as Wrapped)[inner])).then((results) => results.map(record)),
-		exec: (query: string) => db.exec(query),
-		withSession: () => {
-			throw new Error("not used by checkConsent");
-		},
-		dump: () => db.dump(),
-	} as unknown as D1Database;
+	};
+	if ("withSession" in db) {
+		const binding = db as D1Database;
+		wrapped.withSession = (constraint?: string) => timedD1(binding.withSession(constraint), timing);
+		wrapped.exec = (query: string) => binding.exec(query);
+		wrapped.dump = () => binding.dump();
+	} else {
+		wrapped.getBookmark = () => (db as D1DatabaseSession).getBookmark();
+	}
+	return wrapped as unknown as T;
 }
 
 async function benchRoute(request: Request, env: Bindings): Promise<Response> {
@@ -145,14 +169,20 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 		return json({ row });
 	}
 
-	// Diagnostics: the service's checkConsent() without the HTTP layer, with the SQL time D1 reports
-	// for the statements it runs, to split the API's cost into HTTP/validation, SQL and the rest.
+	// Diagnostics: the service's checkConsent() without the HTTP layer, with the time of the
+	// statements it runs (see timedD1), to split the API's cost into HTTP/validation, SQL and the rest.
 	if (path === "/__bench/direct-check") {
 		const timing = { sqlMs: 0 };
 		const results = await checkConsent(
 			{ ...env, DB: timedD1(env.DB, timing) },
 			(input.emails as string[]).map((email) => ({ email })),
-			{ channel: "email", topic: null, kind: "marketing", businessUnit: input.businessUnit ?? "default" },
+			{
+				channel: "email",
+				topic: null,
+				kind: "marketing",
+				businessUnit: input.businessUnit ?? "default",
+				readableUnits: null,
+			} as Parameters<typeof checkConsent>[2],
 		);
 		let allowedCount = 0;
 		for (const result of results) if (result.allowed) allowedCount++;
@@ -191,24 +221,43 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 	}
 
 	// How far the webhook consumer got: ledger rows of a source after a ledger id.
+	// `contacts`: how many distinct contacts those rows are for (one per event of a webhook batch).
 	if (path === "/__bench/ledger-progress") {
 		const row = await env.DB.prepare(
-			"SELECT count(*) AS rows, coalesce(max(id), 0) AS lastId FROM ledger WHERE source = ?1 AND id > ?2",
+			"SELECT count(*) AS rows, count(DISTINCT contact_id) AS contacts, coalesce(max(id), 0) AS lastId FROM ledger WHERE source = ?1 AND id > ?2",
 		)
 			.bind(String(input.source), Number(input.afterId ?? 0))
-			.first<{ rows: number; lastId: number }>();
+			.first<{ rows: number; contacts: number; lastId: number }>();
 		const last = await env.DB.prepare("SELECT coalesce(max(id), 0) AS id FROM ledger").first<{ id: number }>();
 		return json({ ...row, maxLedgerId: last?.id ?? 0 });
 	}
 
-	// The baseline of the webhook bench: the same number of ledger rows inserted with one D1 batch
-	// (state update per contact, ledger row, idempotency key), no verification, queue or actor.
+	// The baseline of the webhook bench: the rows a batch of provider events ends in, written by one
+	// raw D1 batch, no verification, queue or actor: for rows marked `new` (an address without a
+	// contact) the contact, made as a lead already opted out (with its keyed address hash, which every
+	// contact the service writes keeps); for every row a ledger row and an idempotency key; for the
+	// other rows the opt-out on the stored contact (version + 1, as every update must).
 	// CROSS JOIN keeps SQLite from scanning contacts per recipient: json_each drives the index lookups.
 	if (path === "/__bench/raw-insert") {
-		const rows = input.rows as Array<{ email: string; event: string; key: string }>;
+		const rows = input.rows as Array<{ email: string; event: string; key: string; new?: boolean }>;
 		const started = Date.now();
 		const now = new Date().toISOString();
+		const leads = await Promise.all(
+			rows
+				.filter((row) => row.new)
+				.map(async (row) => [crypto.randomUUID(), row.email, await keyedHash(env, row.email)]),
+		);
+		const existing = rows.filter((row) => !row.new).map((row) => row.email);
+		const optedOut = JSON.stringify({
+			blocked: false,
+			channels: { email: { optedOut: true, bounced: false, changedAt: now, optedOutAt: now, bouncedAt: null } },
+			topics: {},
+		});
 		await env.DB.batch([
+			env.DB.prepare(
+				`INSERT INTO contacts (id, business_unit, email, email_hash, consent, created_at, updated_at)
+				 SELECT l.value ->> 0, 'default', l.value ->> 1, l.value ->> 2, ?2, ?3, ?3 FROM json_each(?1) l`,
+			).bind(JSON.stringify(leads), optedOut, now),
 			env.DB.prepare(
 				`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, idempotency_key, occurred_at, received_at)
 				 SELECT c.id, r.value ->> 'event', 'email', NULL, '[]', 1, '{}', 'bench:raw', r.value ->> 'key', ?2, ?2
@@ -221,10 +270,48 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 			).bind(JSON.stringify(rows), now),
 			env.DB.prepare(
 				`UPDATE contacts SET consent = json_set(consent, '$.channels.email.optedOut', json('true')), updated_at = ?2, version = version + 1
-				 WHERE business_unit = 'default' AND email IN (SELECT r.value ->> 'email' FROM json_each(?1) r)`,
-			).bind(JSON.stringify(rows), now),
+				 WHERE business_unit = 'default' AND email IN (SELECT value FROM json_each(?1))`,
+			).bind(JSON.stringify(existing), now),
 		]);
-		return json({ ms: Date.now() - started });
+		return json({ ms: Date.now() - started, created: leads.length, updated: existing.length });
+	}
+
+	// The baseline of the one-click POST: the least D1 work a correct unsubscribe needs, for contact
+	// `id`: one identity lookup, then one batch with the new consent (version + 1: the trigger
+	// refuses any update that does not bump it, and the version read guards the write) and one ledger
+	// row. No token, no actor, no idempotency key; answers a short text as the one-click route does.
+	if (path === "/__bench/minimal-one-click") {
+		const id = String(input.id);
+		const contact = await env.DB.prepare("SELECT id, consent, version FROM contacts WHERE id = ?1")
+			.bind(id)
+			.first<{ id: string; consent: string; version: number }>();
+		if (!contact) return json({ error: `no contact ${id}` }, 404);
+		const now = new Date().toISOString();
+		const consent = JSON.parse(contact.consent) as {
+			channels: Record<string, { optedOut?: boolean } & Record<string, unknown>>;
+		};
+		const before = consent.channels.email?.optedOut === true;
+		consent.channels.email = {
+			bounced: false,
+			bouncedAt: null,
+			...consent.channels.email,
+			optedOut: true,
+			changedAt: now,
+			optedOutAt: now,
+		};
+		const changes = before ? [] : [{ field: "channels.email.optedOut", from: false, to: true }];
+		const [updated] = await env.DB.batch([
+			env.DB.prepare(
+				"UPDATE contacts SET consent = ?1, updated_at = ?2, version = version + 1 WHERE id = ?3 AND version = ?4",
+			).bind(JSON.stringify(consent), now, id, contact.version),
+			env.DB.prepare(
+				`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, occurred_at, received_at)
+				 SELECT ?1, 'Opt Out', 'email', NULL, ?2, ?3, '{}', 'bench:minimal-one-click', ?4, ?4
+				 WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?1 AND version = ?5)`,
+			).bind(id, JSON.stringify(changes), changes.length > 0 ? 1 : 0, now, contact.version + 1),
+		]);
+		if (updated?.meta.changes !== 1) return json({ error: "written meanwhile" }, 409);
+		return new Response("Unsubscribed.", { status: 200, headers: { "content-type": "text/plain; charset=utf-8" } });
 	}
 
 	// The baseline of the contacts export: the same rows, columns and keyset pages as
@@ -290,7 +377,10 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 	// unit `businessUnit`), each opted out of email, with one ledger row (Opt Out) and one
 	// idempotency key each, written by one D1 batch of three INSERT … SELECT over json_each.
 	if (path === "/__bench/raw-insert-contacts") {
-		const emails = JSON.stringify(input.emails as string[]);
+		const list = input.emails as string[];
+		const emails = JSON.stringify(list);
+		// The keyed address hash every contact the service creates keeps (SQL cannot make an HMAC).
+		const hashes = JSON.stringify(await Promise.all(list.map((email) => keyedHash(env, email))));
 		const businessUnit = String(input.businessUnit);
 		const now = new Date().toISOString();
 		const consent = JSON.stringify({
@@ -302,9 +392,9 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 		const started = Date.now();
 		const [contacts, ledger, keys] = await env.DB.batch([
 			env.DB.prepare(
-				`INSERT INTO contacts (id, external_id, email, business_unit, phone, traits, consent, created_at, updated_at)
-				 SELECT 'raw-' || lower(hex(randomblob(12))), NULL, r.value, ?2, NULL, '{}', ?3, ?4, ?4 FROM json_each(?1) r`,
-			).bind(emails, businessUnit, consent, now),
+				`INSERT INTO contacts (id, external_id, email, email_hash, business_unit, phone, traits, consent, created_at, updated_at)
+				 SELECT 'raw-' || lower(hex(randomblob(12))), NULL, r.value, ?5 ->> r.key, ?2, NULL, '{}', ?3, ?4, ?4 FROM json_each(?1) r`,
+			).bind(emails, businessUnit, consent, now, hashes),
 			env.DB.prepare(
 				`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, idempotency_key, occurred_at, received_at)
 				 SELECT c.id, 'Opt Out', 'email', NULL, ?3, 1, '{}', 'bench:raw-import', 'raw:' || c.id, ?4, ?4
@@ -334,4 +424,4 @@ export default {
 		if (request.url.includes("/__bench/")) return benchRoute(request, env);
 		return service.fetch(request, env, ctx);
 	},
-} satisfies ExportedHandler<Bindings>;
+} satisfies ExportedHandler<Bindings, QueueMessage>;

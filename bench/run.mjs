@@ -6,10 +6,12 @@
 // against it, and always stops it.
 // Then renders one markdown report (bench/results/latest.md for full runs, and stdout).
 // Figures are ratios measured side by side in one run, never absolute-time assertions.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { requestJson } from "./lib/http.mjs";
+import { workerdGroups } from "./lib/procmem.mjs";
 import { machineInfo, renderReport, writeReport } from "./lib/report.mjs";
 import { buildWorker, startServer } from "./lib/server.mjs";
 
@@ -26,6 +28,7 @@ const SUITES = {
 	consent: () => import("./suites/consent.mjs"),
 	"one-click": () => import("./suites/one-click.mjs"),
 	webhooks: () => import("./suites/webhooks.mjs"),
+	imports: () => import("./suites/imports.mjs"),
 	data: () => import("./suites/data.mjs"),
 	signing: () => import("./suites/signing.mjs"),
 };
@@ -44,6 +47,7 @@ const { values: args } = parseArgs({
 		suite: { type: "string", multiple: true },
 		runtime: { type: "string", multiple: true },
 		"keep-data": { type: "boolean", default: false },
+		"data-dir": { type: "string" },
 		strict: { type: "boolean", default: false },
 		out: { type: "string" },
 		help: { type: "boolean", default: false },
@@ -57,6 +61,8 @@ if (args.help) {
                   (signing needs no worker: --suite signing alone takes about 20 s)
   --runtime NAME  run only this runtime (repeatable): ${Object.keys(RUNTIMES).join(", ")}
   --keep-data     reuse bench/.data instead of starting from an empty database (one runtime only)
+  --data-dir DIR  the bundle, databases and worker logs here instead of bench/.data (one run at a
+                  time per directory: a second run on the same one stops at once)
   --strict        exit 1 when an aim is missed
   --out FILE      write the report here (default bench/results/latest.md for full runs)`);
 	process.exit(0);
@@ -96,11 +102,57 @@ const runsBySuite = Object.fromEntries(suites.map((name) => [name, []]));
 const warnings = [];
 if (!fullRun) warnings.push("Partial, --quick or --keep-data run: not the acceptance configuration.");
 
-const dataDir = join(benchDir, ".data");
+const dataDir = args["data-dir"] ? resolve(args["data-dir"]) : join(benchDir, ".data");
+// One run per data directory: a second one would delete the first one's bundle and databases.
+const lockFile = join(dataDir, "run.lock");
+mkdirSync(dataDir, { recursive: true });
+try {
+	const holder = JSON.parse(readFileSync(lockFile, "utf8"));
+	let alive = false;
+	try {
+		process.kill(holder.pid, 0);
+		alive = true;
+	} catch {
+		// gone: a run that was killed
+	}
+	if (alive && holder.pid !== process.pid) {
+		console.error(
+			`another bench run (pid ${holder.pid}, since ${holder.started}: ${holder.command}) is using ${relative(process.cwd(), dataDir) || "."}; wait for it, or give this run --data-dir DIR`,
+		);
+		process.exit(2);
+	}
+} catch {
+	// no lock
+}
+writeFileSync(
+	lockFile,
+	JSON.stringify({ pid: process.pid, started: new Date().toISOString(), command: process.argv.slice(1).join(" ") }),
+);
+process.on("exit", () => {
+	try {
+		if (JSON.parse(readFileSync(lockFile, "utf8")).pid === process.pid) rmSync(lockFile);
+	} catch {
+		// already gone
+	}
+});
 const config = join(benchDir, "wrangler.bench.toml");
 const authHeaders = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
 /** Every worker still running, stopped at the end whatever happens. */
 const live = new Set();
+/** Process groups of every worker this run started (its workerd processes are in them). */
+const ownGroups = new Set();
+
+/**
+ * On a shared machine another bench run, a test suite or a `wrangler dev` competes for the cores:
+ * checked before and after each suite, and said in the report (the figures of that suite may be off).
+ */
+const disturbed = new Map();
+function checkOtherWorkerd(suite) {
+	const groups = workerdGroups();
+	if (!groups) return;
+	const others = [...groups].filter(([pgid]) => !ownGroups.has(pgid)).reduce((sum, [, count]) => sum + count, 0);
+	if (others > 0) disturbed.set(suite, Math.max(disturbed.get(suite) ?? 0, others));
+}
 
 async function stopAll() {
 	for (const worker of live) {
@@ -115,6 +167,8 @@ function targetFor(worker) {
 		baseUrl: worker.baseUrl,
 		/** The worker's process group (its pid: started detached), e.g. to read the memory of its workerd processes. */
 		processGroup: worker.pid,
+		/** Its state directory (the local D1, Durable Objects, R2, workflows), e.g. to watch the database file grow. */
+		persistTo: worker.persistTo,
 		authHeaders,
 		options: { quick: args.quick },
 		/** Shared between the suites run against this worker, e.g. how many contacts are seeded. */
@@ -158,6 +212,7 @@ try {
 				log,
 			});
 			live.add(worker);
+			ownGroups.add(worker.pid);
 			return worker;
 		};
 		const main = await start();
@@ -170,7 +225,12 @@ try {
 		const bootBefore = (await ctx.post("/__bench/boot", {})).json.bootId;
 		for (const name of workerSuites) {
 			log(`suite ${name}: ${modules[name].title}`);
-			runsBySuite[name].push({ runtime, label: RUNTIMES[runtime], data: await modules[name].measure(ctx) });
+			const suite = `${name} (${RUNTIMES[runtime]})`;
+			checkOtherWorkerd(suite);
+			const data = await modules[name].measure(ctx);
+			runsBySuite[name].push({ runtime, label: RUNTIMES[runtime], data });
+			checkOtherWorkerd(suite);
+			if (data?.skipped) disturbed.delete(suite);
 		}
 		// The bundle is fixed, so a different isolate means a crash or eviction mid-run: say so.
 		const bootAfter = (await ctx.post("/__bench/boot", {})).json.bootId;
@@ -193,6 +253,12 @@ try {
 	}
 }
 
+for (const [suite, count] of disturbed) {
+	const warning = `Other workerd processes (${count}: another bench run, tests or wrangler dev) were running on this machine around the ${suite} suite: they compete for the cores, so its figures may be off. Run again on a quiet machine.`;
+	warnings.push(warning);
+	log(`WARNING: ${warning}`);
+}
+
 if (process.exitCode !== 1) {
 	const rendered = suites.map((name) => modules[name].render(runsBySuite[name]));
 	const missed = rendered.flatMap((suite) => suite.aimsMissed ?? []);
@@ -206,11 +272,13 @@ if (process.exitCode !== 1) {
 			"Every figure is measured in this one run, on this machine, with the service and its baseline side by side in the same local workerd; compare the ratios, not the absolute milliseconds (local workerd on a shared machine is not production).",
 			"Runtimes: both run the same bundle (built once with `wrangler deploy --dry-run`, so edits to src/ during the run change nothing) with the same bindings, Miniflare and workerd, each on an empty database. `wrangler dev` is the CLI as developers run it (`wrangler dev --no-bundle -c bench/wrangler.bench.toml`): its proxy worker (a second workerd) handles every request, and its always-attached DevTools inspector sends Network events for every subrequest (each D1 query is one) through that proxy to wrangler's Node process. `worker only` is the worker alone in one workerd (Miniflare with the options wrangler derives from the config, as @cloudflare/vitest-plugin runs it): closer to what the worker itself costs. D1 is Miniflare's local simulator in both: one query costs far more CPU here than it does in the worker in production, and far less latency.",
 			"The load generator (Node) runs on the same cores as workerd, so absolute throughput is lower than the worker alone could do; it costs the same for both sides of a ratio.",
+			'Workers: the consent suite and the export job run in the run\'s main worker (1M contacts); one-click, webhooks, the imports and the synchronous exports each start a worker of their own with a fresh database (bench/README.md, "Workers"), so their figures do not depend on which suites ran before.',
 			"Batch check: `API/raw` is what the service adds on top of the bare SQL lookup (HTTP parsing, auth, validation of 10,000 recipients, its richer statement, the decision rules, the JSON answer). `growth` is the same call at 100x the stored contacts (each size in a worker of its own, their calls taking turns, so it is side by side too): an indexed lookup should stay roughly flat; the raw SQL growth shows what the database itself pays for the bigger table, which the API cannot avoid.",
-			"Single check: `consent / healthz` is the consent check's throughput as a share of a route that does no work, through the same stack; `plain SQL / healthz` is the same for a bench route that only runs the lookup, the best any route with one D1 query can do here; `consent / plain SQL` is therefore what the service's own code costs. p50/p99 are per-request latencies under that load.",
-			"Data: exports stream contacts.csv and count rows as they arrive, against a bench route that reads the same rows with the same keyset-paged SELECTs and only counts them; peak memory is the summed RSS of the worker's workerd processes, sampled every 50 ms. Imports are reported at full size for lines that change nothing and at a smaller size for new contacts (one Durable Object write each), with the 100k time extrapolated.",
+			"Single check: `consent / plain SQL` is the consent check's throughput as a ratio of a bench route that only runs its lookup (`/__bench/raw-lookup`), the best any route with one D1 query can do here: what the service's own code costs. `/healthz` (no work) is shown for scale. p50/p99 are per-request latencies under that load.",
+			"Write path: one-click POSTs against `/__bench/minimal-one-click` (one lookup and one write batch: the least a correct unsubscribe needs); a 1,000-event SendGrid batch end to end (POST, queue, consumer, every contact's ledger row) against one raw D1 batch of the same rows; imports of new and of unchanged lines against raw inserts and raw lookups of the same lines, in the same requests; the import job (workflow) against raw inserts in its worker, with the worker's memory over the job.",
+			"Data: the synchronous export at its largest size and a tenth of it, streamed and counted, against a bench route that reads the same rows with the same keyset-paged SELECTs and only counts them; peak memory is the RSS of the worker's workerd, sampled every 50 ms. Larger exports are jobs, timed from the POST to the last byte of the download.",
 			"Offline signing: the `@consent-edge/links` package in the bench's own Node process (no worker), its links per second against the bare HMAC-SHA-256 over the same token bodies, their rounds taking turns.",
-			"Aims: batch API/raw ≤ 2x at both sizes, API growth flat (≤ 1.5x for 100x contacts, or no more than the raw SQL's own growth), single-check throughput ≥ 50% of /healthz, offline signing ≥ 50% of raw HMAC and 1,000,000 links in seconds.",
+			"Aims: batch API/raw ≤ 1.5x at both sizes and flat in size (growth ≤ 1.5x for 100x contacts, or no more than the raw SQL's own growth); single check ≥ 0.9x the plain-SQL route's throughput; one-click ≥ 0.6x the minimal route's throughput and p99 ≤ 3x its p99; webhook batch end to end ≤ 40x the raw batch; import of new contacts ≥ 0.2x the raw insert rate, re-import of unchanged lines ≤ 1.5x the raw lookup time; import job memory flat; offline signing ≥ 50% of raw HMAC and 1,000,000 links in seconds.",
 		],
 		suites: rendered,
 	});

@@ -10,9 +10,19 @@ import { createAgent, request } from "./http.mjs";
  * @param {number} options.durationMs
  * @param {Record<string, string>} [options.headers]
  * @param {string} [options.method]  GET unless told
- * @param {string} [options.body]  the same body for every request (POST)
+ * @param {string | ((i: number) => string)} [options.body]  the same body for every request (POST), or the i-th request's
+ * @param {number} [options.maxRequests]  stop after this many requests, even before `durationMs`
  */
-export async function runLoad({ baseUrl, path, concurrency, durationMs, headers = {}, method = "GET", body }) {
+export async function runLoad({
+	baseUrl,
+	path,
+	concurrency,
+	durationMs,
+	headers = {},
+	method = "GET",
+	body,
+	maxRequests = Number.POSITIVE_INFINITY,
+}) {
 	const agent = createAgent(concurrency);
 	const latencies = [];
 	const errors = [];
@@ -20,10 +30,16 @@ export async function runLoad({ baseUrl, path, concurrency, durationMs, headers 
 	const started = performance.now();
 	const deadline = started + durationMs;
 	async function worker() {
-		while (performance.now() < deadline) {
-			const target = path(next++);
+		while (performance.now() < deadline && next < maxRequests) {
+			const i = next++;
+			const target = path(i);
 			try {
-				const response = await request(baseUrl, target, { agent, headers, method, body });
+				const response = await request(baseUrl, target, {
+					agent,
+					headers,
+					method,
+					body: typeof body === "function" ? body(i) : body,
+				});
 				if (response.status === 200) latencies.push(response.ms);
 				else errors.push(`${response.status} ${target}: ${response.body.toString("utf8", 0, 200)}`);
 			} catch (error) {

@@ -9,18 +9,15 @@
 // run the worker.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
-/** { pid, ppid, pgrp, comm } of a process, or null when it is gone. */
+/** { pid, ppid, pgrp, comm, state } of a process, or null when it is gone. */
 function statOf(pid) {
 	try {
 		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
 		// "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses, so split at the last ")".
 		const close = stat.lastIndexOf(")");
 		const comm = stat.slice(stat.indexOf("(") + 1, close);
-		const [, ppid, pgrp] = stat
-			.slice(close + 2)
-			.split(" ")
-			.map(Number);
-		return { pid, ppid, pgrp, comm };
+		const [state, ppid, pgrp] = stat.slice(close + 2).split(" ");
+		return { pid, ppid: Number(ppid), pgrp: Number(pgrp), comm, state };
 	} catch {
 		return null;
 	}
@@ -137,4 +134,70 @@ export function sampleRss(processes, intervalMs = 50) {
 			};
 		},
 	};
+}
+
+/**
+ * Process groups of every workerd on this machine and how many processes each: the run's own
+ * workers and anything else (another bench run, tests, `wrangler dev`), or null without /proc.
+ * @returns {Map<number, number> | null}
+ */
+export function workerdGroups() {
+	let entries;
+	try {
+		entries = readdirSync("/proc");
+	} catch {
+		return null;
+	}
+	const groups = new Map();
+	for (const entry of entries) {
+		if (!/^\d+$/.test(entry)) continue;
+		const stat = statOf(Number(entry));
+		// A zombie (Z: exited, not yet reaped) uses no CPU.
+		if (stat?.comm === "workerd" && stat.state !== "Z") groups.set(stat.pgrp, (groups.get(stat.pgrp) ?? 0) + 1);
+	}
+	return groups;
+}
+
+/** Open file descriptors of the given processes, summed (0 for a process that is gone). */
+export function openFiles(processes) {
+	let total = 0;
+	for (const { pid } of processes) {
+		try {
+			total += readdirSync(`/proc/${pid}/fd`).length;
+		} catch {
+			// gone
+		}
+	}
+	return total;
+}
+
+/**
+ * Locally every SQLite-backed Durable Object (each contact's ContactActor) holds a SQLite database
+ * open in the worker's workerd: three file descriptors (database, WAL, shared memory). One workerd
+ * holds at most about 3,400 of them at once (about 10,170 descriptors, whatever the process's
+ * limit): past that, opening one more fails with SQLITE_NOMEM, and so does any other SQLite work of
+ * the process, the local D1 database's included (internal errors, 500s). Idle objects are evicted
+ * after a few seconds, more slowly while the process is busy. Suites that create many objects call
+ * this between rounds: it waits, up to `timeoutMs`, until the worker holds at most `maxObjects`
+ * more objects than when `baseline` (its descriptor count at the start) was taken, and answers how
+ * long it waited and whether it got there. Without /proc it waits `fallbackMs` instead.
+ */
+export async function settleDurableObjects(
+	processes,
+	baseline,
+	{ maxObjects = 500, timeoutMs = 60_000, fallbackMs = 5000 } = {},
+) {
+	const started = performance.now();
+	const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+	if (!processes || processes.length === 0) {
+		await sleep(fallbackMs);
+		return { waitedMs: performance.now() - started, settled: false };
+	}
+	for (;;) {
+		const objects = (openFiles(processes) - baseline) / 3;
+		if (objects <= maxObjects) return { waitedMs: performance.now() - started, settled: true, objects };
+		if (performance.now() - started > timeoutMs)
+			return { waitedMs: performance.now() - started, settled: false, objects };
+		await sleep(250);
+	}
 }

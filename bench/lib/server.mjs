@@ -71,7 +71,9 @@ export function buildWorker({ root, config, outDir, log }) {
  * @param {(line: string) => void} options.log
  */
 export async function startServer({ root, config, entry, persistTo, logFile, runtime, fresh = true, log }) {
-	const rel = (path) => relative(root, path);
+	// Relative to the repository when inside it (shorter logs), absolute otherwise (--data-dir
+	// elsewhere: workerd refuses paths that climb out of its directory with "..").
+	const rel = (path) => (relative(root, path).startsWith("..") ? path : relative(root, path));
 	if (fresh) rmSync(persistTo, { recursive: true, force: true });
 	mkdirSync(persistTo, { recursive: true });
 
@@ -172,5 +174,5 @@ export async function startServer({ root, config, entry, persistTo, logFile, run
 		throw error;
 	}
 	log(`worker up on ${baseUrl} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
-	return { baseUrl, port, runtime, pid: child.pid, logFile, stop };
+	return { baseUrl, port, runtime, pid: child.pid, logFile, persistTo, stop };
 }

@@ -6,7 +6,7 @@
 //   start-miniflare.mjs CONFIG BUNDLED_ENTRY PORT PERSIST_DIR
 // SIGTERM disposes Miniflare and exits.
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 const [config, entry, port, persistTo] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
@@ -21,7 +21,17 @@ const mf = new Miniflare({
 	port: Number(port),
 	// The layout `wrangler dev --persist-to DIR` and `wrangler d1 migrations apply --persist-to DIR` use.
 	defaultPersistRoot: join(resolve(persistTo), "v3"),
-	workers: [{ name: "consent-edge-bench", ...workerOptions, modules: true, scriptPath: resolve(entry) }],
+	// modulesRoot: module names are paths relative to it, and workerd refuses names with ".." (a
+	// bundle outside the working directory, with --data-dir).
+	workers: [
+		{
+			name: "consent-edge-bench",
+			...workerOptions,
+			modules: true,
+			modulesRoot: dirname(resolve(entry)),
+			scriptPath: resolve(entry),
+		},
+	],
 });
 const url = await mf.ready;
 console.log(`ready on ${url.href}`);

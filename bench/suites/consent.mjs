@@ -1,7 +1,8 @@
 // Consent checks (bench/README.md):
 // 1. POST /v1/consent/check with 10,000 recipients vs. the same lookup as one raw SQL statement on
 //    the same D1 (/__bench/raw-check), at 10k and at 1M stored contacts: the ratio and its growth.
-// 2. GET /v1/consent throughput and latency vs. GET /healthz in the same workerd.
+// 2. GET /v1/consent throughput and latency vs. the same lookup as one plain statement
+//    (/__bench/raw-lookup) and GET /healthz in the same workerd.
 import { createAgent, request } from "../lib/http.mjs";
 import { runLoad } from "../lib/load.mjs";
 import { contactEmail, ensureContacts, expectedForContact, expectedForUnknown, unknownEmail } from "../lib/seed.mjs";
@@ -12,9 +13,10 @@ export const title = "Consent checks";
 
 const BATCH = 10_000;
 const KNOWN_SHARE = 0.8;
-const AIM_BATCH_RATIO = 2;
+const AIM_BATCH_RATIO = 1.5;
 const AIM_BATCH_GROWTH = 1.5;
-const AIM_SINGLE_SHARE = 0.5;
+/** The single check's throughput as a share of the plain-SQL route's (/__bench/raw-lookup). */
+const AIM_SINGLE_SHARE = 0.9;
 
 const sizeLabel = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
 
@@ -271,8 +273,8 @@ function aimsFor(data) {
 	const ratioLarge = large.api.median / large.raw.median;
 	const growthApi = large.api.median / small.api.median;
 	const growthRaw = large.raw.median / small.raw.median;
-	const [healthz, , consent] = data.singles.rows;
-	const share = consent.rps / healthz.rps;
+	const [, raw, consent] = data.singles.rows;
+	const share = consent.rps / raw.rps;
 	return [
 		{
 			what: `batch API/raw at ${sizeLabel(small.contacts)} contacts`,
@@ -294,9 +296,9 @@ function aimsFor(data) {
 			ok: growthApi <= Math.max(AIM_BATCH_GROWTH, growthRaw),
 		},
 		{
-			what: "single check throughput vs. /healthz",
-			aim: `≥ ${fmtPercent(AIM_SINGLE_SHARE)}`,
-			value: fmtPercent(share),
+			what: "single check throughput vs. the plain-SQL route",
+			aim: `≥ ${fmtRatio(AIM_SINGLE_SHARE)}`,
+			value: fmtRatio(share),
 			ok: share >= AIM_SINGLE_SHARE,
 		},
 	];
@@ -380,8 +382,8 @@ export function render(runs) {
 				title: "Batch check: where the time goes (diagnostics)",
 				intro:
 					"`direct` is `/__bench/direct-check`: the service's own `checkConsent()` with the same emails but without the HTTP layer " +
-					"(no auth, no zod validation of 10,000 recipients, a smaller request). `SQL in D1` is the execution time D1 reports " +
-					"(`meta.duration`: running the statement and reading its rows inside the database) for the service's statement and for the raw one.",
+					"(no auth, no zod validation of 10,000 recipients, a smaller request). `SQL in D1` is the time of the statements: for the raw one the execution time D1 reports " +
+					"(`meta.duration`: running the statement and reading its rows inside the database); for the service's, the same where its results carry it, and the wall time of the call inside the worker for rows read with `raw()` (which carry no `meta`), so that column includes the transfer to the worker.",
 				table: {
 					head: runtimeHead([
 						"contacts stored",
@@ -417,7 +419,7 @@ export function render(runs) {
 					`(${fmtPercent(KNOWN_SHARE)} stored contacts), and every request carries the same Authorization header. ` +
 					"`/__bench/raw-lookup` runs the single check's lookup as one plain statement " +
 					"(`SELECT id, consent FROM contacts WHERE business_unit = ? AND email = ?`) and returns the row: the cheapest a D1-backed route can be here. " +
-					"Ratio rows: throughput as a share (req/s column), and how many times longer the p50 and p99 latencies are.",
+					"Ratio rows: throughput as a ratio (req/s column), and how many times longer the p50 and p99 latencies are.",
 				table: {
 					head: runtimeHead(["endpoint", "requests", "req/s", "req/s per round", "p50 ms", "p99 ms", "errors"]),
 					rows: runs.flatMap((run) => {
@@ -426,7 +428,7 @@ export function render(runs) {
 							withRuntime(run, [
 								label,
 								"",
-								fmtPercent(a.rps / b.rps),
+								fmtRatio(a.rps / b.rps),
 								"",
 								fmtRatio(a.p50 / b.p50),
 								fmtRatio(a.p99 / b.p99),
@@ -444,9 +446,9 @@ export function render(runs) {
 									fmtInt(row.errors.length),
 								]),
 							),
-							ratio("consent / healthz (the aim)", consent, healthz),
+							ratio("consent / plain SQL (the aim: what the service adds)", consent, raw),
 							ratio("plain SQL / healthz (the floor for one D1 query)", raw, healthz),
-							ratio("consent / plain SQL (what the service adds)", consent, raw),
+							ratio("consent / healthz", consent, healthz),
 						];
 					}),
 				},
