@@ -408,10 +408,14 @@ describe("POST /v1/imports/contacts (CSV)", () => {
 		expect(response.status).toBe(202);
 		const { id } = await json(response);
 		expect(response.headers.get("location")).toBe(`/v1/imports/${id}`);
-		const job = await eventually(async () => {
-			const state = await json(await api("GET", `/v1/imports/${id}`));
-			return state.status === "done" ? state : null;
-		}, "the import job", 60_000);
+		const job = await eventually(
+			async () => {
+				const state = await json(await api("GET", `/v1/imports/${id}`));
+				return state.status === "done" ? state : null;
+			},
+			"the import job",
+			60_000,
+		);
 		expect(job).toMatchObject({ total: 5001, processed: 5001, created: 1, failed: 5000, errorsTruncated: true });
 		expect((await json(await lead(email, businessUnit))).consent.channels.email.optedOut).toBe(true);
 	}, 60_000);
