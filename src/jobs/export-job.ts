@@ -24,7 +24,7 @@ import {
 	eventsCsv,
 } from "../exports/exports";
 import { yieldToEventLoop } from "../parallel";
-import { dispose, type JobParams, STEP } from "./jobs";
+import { concatenated, dispose, type JobParams, STEP } from "./jobs";
 import { EXPORT_PAGES_PER_STEP, EXPORT_PART_BYTES } from "./limits";
 
 /** What an export job was asked: the export and its filters, as the route resolved them. */
@@ -175,38 +175,12 @@ async function partsOf(env: Bindings, jobId: string): Promise<R2Object[]> {
 export async function exportFile(env: Bindings, jobId: string): Promise<{ body: ReadableStream; size: number }> {
 	const parts = await partsOf(env, jobId);
 	const size = parts.reduce((sum, part) => sum + part.size, 0);
-	let index = 0;
-	let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-	const body = new ReadableStream<Uint8Array>(
-		{
-			async pull(controller) {
-				for (;;) {
-					if (!reader) {
-						const part = parts[index++];
-						if (!part) {
-							controller.close();
-							return;
-						}
-						const object = await env.JOB_FILES.get(part.key);
-						if (!object) {
-							controller.error(new Error("a part of the export is gone"));
-							return;
-						}
-						reader = object.body.getReader();
-					}
-					const { done, value } = await reader.read();
-					if (!done) {
-						controller.enqueue(value);
-						return;
-					}
-					reader = null;
-				}
-			},
-			async cancel(reason) {
-				await reader?.cancel(reason);
-			},
-		},
-		{ highWaterMark: 0 },
+	const body = concatenated(
+		parts.map((part) => async () => {
+			const object = await env.JOB_FILES.get(part.key);
+			if (!object) throw new Error("a part of the export is gone");
+			return object.body;
+		}),
 	);
 	const fixed = new FixedLengthStream(size);
 	body.pipeTo(fixed.writable).catch((error) => console.error("export download failed:", String(error)));

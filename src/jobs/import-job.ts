@@ -40,7 +40,7 @@ import {
 import type { Bindings } from "../env";
 import { ApiError } from "../http/errors";
 import { ImportLimitError, type ImportReport, importContacts, MAX_REPORTED_ERRORS } from "../imports/importer";
-import { dispose, JobFailure, type JobParams, STEP } from "./jobs";
+import { concatenated, dispose, JobFailure, type JobParams, STEP } from "./jobs";
 import { IMPORT_PART_LINES, JOB_IMPORT_LINES } from "./limits";
 import { type ImportFormat, type ImportPlan, planParts, TooManyLinesError } from "./partition";
 
@@ -169,40 +169,13 @@ async function partBody(env: Bindings, jobId: string, plan: ImportPlan, index: n
 		if (!object) throw new JobFailure("The uploaded file is gone; send it again.");
 		return object.body;
 	};
-	const contiguous = plan.headerEnd === part.start;
-	const streams = contiguous
-		? [await range(0, part.end)]
-		: [await range(0, plan.headerEnd), await range(part.start, part.end - part.start)];
-	const pieces = streams.filter((stream): stream is ReadableStream<Uint8Array> => stream !== null);
-	let current = 0;
-	let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-	return new ReadableStream<Uint8Array>(
-		{
-			async pull(controller) {
-				for (;;) {
-					if (!reader) {
-						const next = pieces[current++];
-						if (!next) {
-							controller.close();
-							return;
-						}
-						reader = next.getReader();
-					}
-					const { done, value } = await reader.read();
-					if (!done) {
-						controller.enqueue(value);
-						return;
-					}
-					reader = null;
-				}
-			},
-			async cancel(reason) {
-				await reader?.cancel(reason);
-				for (const piece of pieces.slice(current)) await piece.cancel(reason);
-			},
-		},
-		{ highWaterMark: 0 },
-	);
+	// The header and the part, or one read when the part follows the header directly. Both are
+	// opened now, so that an upload that is gone fails the step before the importer starts.
+	const pieces =
+		plan.headerEnd === part.start
+			? [await range(0, part.end)]
+			: [await range(0, plan.headerEnd), await range(part.start, part.end - part.start)];
+	return concatenated(pieces.map((piece) => async () => piece));
 }
 
 export interface PartResult {

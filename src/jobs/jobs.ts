@@ -83,3 +83,39 @@ export function dispose(stub: unknown): void {
 	const release = symbol && stub ? (stub as Record<symbol, unknown>)[symbol] : undefined;
 	if (typeof release === "function") release.call(stub);
 }
+
+/**
+ * One stream of several, one after the other; each is opened only when the one before has ended
+ * (an R2 read per part, never all at once). `open` answers null for a piece that is empty.
+ */
+export function concatenated(opens: ReadonlyArray<() => Promise<ReadableStream<Uint8Array> | null>>) {
+	let index = 0;
+	let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+	return new ReadableStream<Uint8Array>(
+		{
+			async pull(controller) {
+				for (;;) {
+					if (!reader) {
+						const open = opens[index++];
+						if (!open) {
+							controller.close();
+							return;
+						}
+						reader = (await open())?.getReader() ?? null;
+						if (!reader) continue;
+					}
+					const { done, value } = await reader.read();
+					if (!done) {
+						controller.enqueue(value);
+						return;
+					}
+					reader = null;
+				}
+			},
+			async cancel(reason) {
+				await reader?.cancel(reason);
+			},
+		},
+		{ highWaterMark: 0 },
+	);
+}
