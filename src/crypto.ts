@@ -137,8 +137,11 @@ export async function keyedHash(env: PepperEnv, text: string): Promise<string> {
 	return hashWith(await pepperKey(env), text);
 }
 
+/** Keyed hashes of texts; when this isolate made them all before, no work at all (no HMAC, no key). */
 export async function keyedHashes(env: PepperEnv, texts: readonly string[]): Promise<string[]> {
 	if (texts.length === 0) return [];
+	const cached = texts.map((text) => cachedHash(env, text));
+	if (!cached.includes(null)) return cached as string[];
 	const key = await pepperKey(env);
 	return Promise.all(texts.map((text) => hashWith(key, text)));
 }

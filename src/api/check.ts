@@ -10,10 +10,10 @@ import type {
 	TopicState,
 	TopicStatus,
 } from "../consent/types";
-import { cachedHash, keyedHashes } from "../crypto";
+import { keyedHashes } from "../crypto";
 import { type CheckRow, type RecipientGroup, type RecipientKind, readCheckRows } from "../db/checks";
 import { type AnyDatabase, database } from "../db/client";
-import { findSuppressionsByHash, type Suppression } from "../db/suppressions";
+import { findSuppressions, type Suppression } from "../db/suppressions";
 import type { Topic } from "../db/topics";
 import type { Bindings } from "../env";
 import { invalid } from "../http/errors";
@@ -57,28 +57,6 @@ export interface CheckResult extends Decision {
  */
 const HASH_FIRST_LIMIT = 100;
 
-/**
- * Addresses this isolate found without a contact (or without a stored hash) in a large batch.
- * Senders check the same audience campaign after campaign, so the suppressions of these are read
- * alongside the contacts' rows, not after them. Only a hint, never an answer: an address that has
- * a contact by now is answered from its row, and one not hinted (or whose hash this isolate no
- * longer has) is looked up afterwards as before. At most HINTS, the oldest go first.
- */
-const contactless = new Set<string>();
-const HINTS = 50_000;
-
-function hint(address: string): void {
-	if (contactless.has(address)) return;
-	if (contactless.size >= HINTS) contactless.delete(contactless.values().next().value as string);
-	contactless.add(address);
-}
-
-/** Keyed hashes of addresses; those this isolate made before cost nothing. */
-async function hashesOf(env: Bindings, addresses: string[]): Promise<string[]> {
-	const cached = addresses.map((address) => cachedHash(env, address));
-	return cached.includes(null) ? keyedHashes(env, addresses) : (cached as string[]);
-}
-
 /** What the reads found for each recipient, in input order. */
 interface Found {
 	rows: Array<CheckRow | undefined>;
@@ -91,7 +69,7 @@ interface Found {
  * The rows of every recipient: one statement per kind of recipient, with the topic's row when
  * `lookUpTopic`, in one D1 round trip; one more only for addresses whose hash was not at hand (an
  * address without a contact in a batch of more than HASH_FIRST_LIMIT, or a contact row written
- * before contacts kept hashes), and that one alongside the first for the addresses hinted above.
+ * before contacts kept hashes).
  */
 async function lookUp(
 	env: Bindings,
@@ -117,22 +95,10 @@ async function lookUp(
 		kinds.map(async (kind): Promise<RecipientGroup> => {
 			const { values } = groups[kind];
 			if (kind !== addressKind || values.length > HASH_FIRST_LIMIT) return { kind, values, hashes: null };
-			return { kind, values, hashes: await hashesOf(env, values) };
+			return { kind, values, hashes: await keyedHashes(env, values) };
 		}),
 	);
-	// The hinted addresses of a large batch whose hash is at hand, and those hashes.
-	const early = new Map<string, string>();
-	const large = addressKind && lookups.find((group) => group.kind === addressKind && group.hashes === null);
-	if (large && contactless.size > 0) {
-		for (const value of large.values) {
-			const hash = contactless.has(value) ? cachedHash(env, value) : null;
-			if (hash) early.set(value, hash);
-		}
-	}
-	const [read, earlyFound] = await Promise.all([
-		readCheckRows(db, lookups, { ...scope, addressKind }, lookUpTopic),
-		early.size > 0 ? findSuppressionsByHash(env, [...early.values()], db) : null,
-	]);
+	const read = await readCheckRows(db, lookups, { ...scope, addressKind }, lookUpTopic);
 
 	const rows = new Array<CheckRow | undefined>(recipients.length);
 	kinds.forEach((kind, k) => {
@@ -141,33 +107,10 @@ async function lookUp(
 		for (const row of read.rows[k] ?? []) rows[positions[row[0]] as number] = row;
 	});
 	// The suppression of the address the channel reaches holds whatever contact has it now: the
-	// addresses whose hash was not at hand are looked up by their hash (read early, or now).
-	const later = new Map<string, Suppression>();
+	// addresses whose hash was not at hand are looked up by their hash now.
 	const unhashed = new Set<string>();
-	const seen = new Set<string>();
-	for (const row of rows) {
-		const address = row?.[9];
-		if (!address) continue;
-		seen.add(address);
-		const hash = earlyFound ? early.get(address) : undefined;
-		if (hash === undefined) unhashed.add(address);
-		else {
-			const suppression = earlyFound?.get(hash);
-			if (suppression) later.set(address, suppression);
-		}
-		if (large) hint(address);
-	}
-	// A hinted address that has a contact with a hash by now needs no early read any more.
-	for (const address of early.keys()) if (!seen.has(address)) contactless.delete(address);
-	if (unhashed.size > 0) {
-		const addresses = [...unhashed];
-		const hashes = await hashesOf(env, addresses);
-		const found = await findSuppressionsByHash(env, hashes, db);
-		addresses.forEach((address, index) => {
-			const suppression = found.get(hashes[index] as string);
-			if (suppression) later.set(address, suppression);
-		});
-	}
+	for (const row of rows) if (row?.[9]) unhashed.add(row[9]);
+	const later = unhashed.size > 0 ? await findSuppressions(env, [...unhashed], db) : new Map<string, Suppression>();
 	return { rows, later, topic: read.topic };
 }
 

@@ -8,7 +8,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { AddressKind, SuppressionReason } from "../consent/suppression";
-import { cachedHash, keyedHash, keyedHashes, type PepperEnv } from "../crypto";
+import { keyedHash, keyedHashes, type PepperEnv } from "../crypto";
 import { type AnyDatabase, type Database, database, statement } from "./client";
 import { suppressions } from "./schema";
 
@@ -63,9 +63,7 @@ export async function findSuppressions(
 ): Promise<Map<string, Suppression>> {
 	if (addresses.length === 0) return new Map();
 	const unique = [...new Set(addresses)];
-	// Hashes this isolate made before cost nothing; the others are made now.
-	const cached = unique.map((address) => cachedHash(env, address));
-	const hashes = cached.includes(null) ? await keyedHashes(env, unique) : (cached as string[]);
+	const hashes = await keyedHashes(env, unique);
 	const found = await findSuppressionsByHash(env, hashes, db);
 	const byAddress = new Map<string, Suppression>();
 	unique.forEach((address, index) => {

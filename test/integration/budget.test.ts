@@ -165,8 +165,7 @@ describe("consent checks and links at their largest", () => {
 		const first = await check();
 		const before = (await json(first.response)).results;
 		expect([before[17].reason, before[4242].reason, before[9000].reason]).toEqual(["ok", "ok", "suppressed"]);
-		// The rows, then the suppressions of the addresses without a contact (and, alongside the rows,
-		// those of the one an earlier test hinted).
+		// The rows, then the suppressions of the addresses without a contact.
 		expect(first.counts.d1RoundTrips).toBeLessThanOrEqual(3);
 
 		// Meanwhile one address is suppressed and another gets a contact that opts out.
