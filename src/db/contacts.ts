@@ -72,24 +72,7 @@ export async function findOrCreateLead(env: Bindings, subject: LeadSubject): Pro
  * and an unknown address take the same path (the public sign-up must not tell them apart by time).
  */
 export async function createLead(env: Bindings, subject: LeadSubject): Promise<Contact> {
-	const db = database(env);
-	const email = "email" in subject ? subject.email : null;
-	const phone = "phone" in subject ? subject.phone : null;
-	const hashes = await addressHashes(env, { email, phone });
-	const [, [row]] = await db.batch([
-		db
-			.insert(contacts)
-			.values({
-				id: crypto.randomUUID(),
-				email,
-				phone,
-				...hashes,
-				businessUnit: subject.businessUnit,
-				consent: emptyConsentState(),
-			})
-			.onConflictDoNothing(),
-		db.select(contactColumns).from(contacts).where(named(subject)).limit(1),
-	]);
+	const [row] = await createLeads(env, [subject]);
 	if (!row) throw new Error("lead insert left no row");
 	return row;
 }
