@@ -14,6 +14,7 @@ import type { LedgerRow } from "../consent/apply";
 import type { ConsentState } from "../consent/types";
 import type { Bindings } from "../env";
 import { database, rowsOf, statement } from "./client";
+import { insertLedgerRows } from "./contact-writes";
 import { addressHashes } from "./suppressions";
 
 export interface NewContact {
@@ -76,18 +77,7 @@ export async function createContactsWithEvents(
 			FROM json_each(${contactsJson}) c WHERE true
 			ON CONFLICT DO NOTHING`,
 		),
-		rowsOf<{ id: number; contact_id: string }>(
-			db,
-			sql`
-			INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
-			  feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
-			SELECT r.value ->> 'contactId', r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
-			  json_array_length(r.value -> 'changes') > 0, r.value ->> 'properties', r.value ->> 'source',
-			  r.value ->> 'reason', r.value ->> 'feedback', r.value ->> 'ip', r.value ->> 'userAgent', r.value ->> 'campaign',
-			  r.value ->> 'idempotencyKey', r.value ->> 'occurredAt', r.value ->> 'receivedAt'
-			FROM json_each(${rowsJson}) r WHERE ${inserted} ORDER BY r.key
-			RETURNING id, contact_id`,
-		),
+		insertLedgerRows(db, rowsJson, inserted),
 		statement(
 			db,
 			sql`

@@ -3,13 +3,13 @@
  * contact's consent: what it reads before applying events, the one batch that records them, the
  * profile update and the erasure.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { LedgerRow } from "../consent/apply";
 import { ERASED, ERASED_EVENT, KNOWN_EVENT_NAMES, KNOWN_REASON_CODES } from "../consent/erasure";
 import { PREFERENCE_EVENTS } from "../consent/reducer";
 import type { Channel, ConsentEvent, ConsentState } from "../consent/types";
 import type { Bindings } from "../env";
-import { database, rowsOf, statement, writeSession } from "./client";
+import { type Database, database, rowsOf, statement, writeSession } from "./client";
 import { type Contact, contactColumns } from "./contacts";
 import { contacts, idempotencyKeys, ledger } from "./schema";
 import {
@@ -102,7 +102,7 @@ export async function writeApplied(
 	const { contact } = input;
 	const version = contact.version + 1;
 	const hashes = await addressHashes(env, contact);
-	const rows = JSON.stringify(input.rows);
+	const rows = JSON.stringify(input.rows.map((row) => ({ ...row, contactId: contact.id })));
 	// Later statements write only when the update did: the trigger aborts a stale one, and a contact
 	// erased meanwhile has no row to update.
 	const written = sql`EXISTS (SELECT 1 FROM contacts WHERE id = ${contact.id} AND version = ${version})`;
@@ -112,18 +112,7 @@ export async function writeApplied(
 				.update(contacts)
 				.set({ consent: input.state, updatedAt: input.updatedAt, version, ...hashes })
 				.where(eq(contacts.id, contact.id)),
-			rowsOf<{ id: number }>(
-				db,
-				sql`
-				INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
-				  feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
-				SELECT ${contact.id}, r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
-				  json_array_length(r.value -> 'changes') > 0, r.value ->> 'properties', r.value ->> 'source',
-				  r.value ->> 'reason', r.value ->> 'feedback', r.value ->> 'ip', r.value ->> 'userAgent', r.value ->> 'campaign',
-				  r.value ->> 'idempotencyKey', r.value ->> 'occurredAt', r.value ->> 'receivedAt'
-				FROM json_each(${rows}) r WHERE ${written} ORDER BY r.key
-				RETURNING id`,
-			),
+			insertLedgerRows(db, rows, written),
 			// No ON CONFLICT: a key applied before fails the batch (see above).
 			statement(
 				db,
@@ -146,6 +135,25 @@ export async function writeApplied(
 		if (isStaleWrite(error)) return "stale";
 		throw error;
 	}
+}
+
+/**
+ * Inserts ledger rows (a JSON array of LedgerRow, each with its `contactId`) where `guard` holds
+ * (it may refer to the row as `r`), in array order; answers their ids and contacts.
+ */
+export function insertLedgerRows(db: Database, rowsJson: string, guard: SQL) {
+	return rowsOf<{ id: number; contact_id: string }>(
+		db,
+		sql`
+		INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, reason,
+		  feedback, ip, user_agent, campaign, idempotency_key, occurred_at, received_at)
+		SELECT r.value ->> 'contactId', r.value ->> 'event', r.value ->> 'channel', r.value ->> 'topic', r.value ->> 'changes',
+		  json_array_length(r.value -> 'changes') > 0, r.value ->> 'properties', r.value ->> 'source',
+		  r.value ->> 'reason', r.value ->> 'feedback', r.value ->> 'ip', r.value ->> 'userAgent', r.value ->> 'campaign',
+		  r.value ->> 'idempotencyKey', r.value ->> 'occurredAt', r.value ->> 'receivedAt'
+		FROM json_each(${rowsJson}) r WHERE ${guard} ORDER BY r.key
+		RETURNING id, contact_id`,
+	);
 }
 
 /** D1's error for a write over an old version, or for an idempotency key applied before. */
