@@ -1,4 +1,7 @@
-/** Runs `work` over `items` with at most `limit` running at once (a Worker has 6 simultaneous connections). */
+/** Simultaneous open connections one Worker invocation may have: how many writes run at once. */
+export const CONNECTIONS = 6;
+
+/** Runs `work` over `items` with at most `limit` running at once. */
 export async function inParallel<T>(
 	items: readonly T[],
 	limit: number,

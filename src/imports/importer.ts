@@ -53,7 +53,7 @@ import { type Bindings, getConfig } from "../env";
 import { sha256Hex } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { forwardOutbound, type OutboundEvent, outboundEvents } from "../outbound/outbound";
-import { inParallel, yieldToEventLoop } from "../parallel";
+import { CONNECTIONS, inParallel, yieldToEventLoop } from "../parallel";
 import { BodyTooLargeError, readCsv, readLines } from "./csv-reader";
 
 export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
@@ -72,8 +72,6 @@ const BUDGET_RESERVE = 20;
 const PROFILE_COST = 4;
 const EVENTS_COST = 1;
 const SUBSCRIBE_COST = 1;
-/** Contacts written at the same time (a Worker has 6 simultaneous connections). */
-const WRITE_CONCURRENCY = 6;
 
 export interface ImportOptions {
 	format: "csv" | "ndjson";
@@ -333,7 +331,7 @@ class Importer {
 		this.#written++;
 		const created = works.filter((contactWork) => contactWork.contact === null);
 		const existing = works.filter((contactWork) => contactWork.contact !== null);
-		await inParallel(existing, WRITE_CONCURRENCY, (contactWork) => this.write(contactWork, chunk));
+		await inParallel(existing, CONNECTIONS, (contactWork) => this.write(contactWork, chunk));
 		await this.create(created, chunk, firstLine, until);
 		this.merge(chunk);
 		if (until !== undefined) this.stop(until, waiting);
@@ -635,7 +633,7 @@ class Importer {
 		// Rare (two imports of the same new people at once): these cost their upsert and actor calls.
 		if (taken.length === 0) return;
 		this.#spent += taken.length * (PROFILE_COST + EVENTS_COST + SUBSCRIBE_COST) + 1;
-		await inParallel(taken, WRITE_CONCURRENCY, (work) => this.write(work, chunk));
+		await inParallel(taken, CONNECTIONS, (work) => this.write(work, chunk));
 		if (job) await recordChunk(this.env, { jobId: job.id, firstLine, report: chunk });
 	}
 }

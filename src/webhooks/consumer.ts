@@ -15,7 +15,7 @@ import { keyedHash } from "../crypto";
 import { type Contact, createLeads, findContactsWithAddresses, type LeadSubject } from "../db/contacts";
 import { findSuppressed } from "../db/suppressions";
 import { type Bindings, getConfig } from "../env";
-import { inParallel } from "../parallel";
+import { CONNECTIONS, inParallel } from "../parallel";
 import type { ProviderName, WebhookEvent } from "./provider";
 
 export interface WebhookEventMessage {
@@ -28,8 +28,6 @@ export interface WebhookEventMessage {
 /** An event that can never apply (a recipient no retry will make valid): kept as a dead letter at once. */
 export class UnprocessableMessage extends Error {}
 
-/** Contacts written at the same time (a Worker has 6 simultaneous connections). */
-const ACTOR_CONCURRENCY = 6;
 /**
  * Actor calls per queue invocation, below the 1,000 queries + Durable Object calls one invocation
  * may make, with room for the batch's own lookups. Reached only when addresses of the batch belong
@@ -193,7 +191,7 @@ export async function applyWebhookBatch(
 	}
 
 	const topicList = [...topics.values()];
-	await inParallel([...writes.values()], ACTOR_CONCURRENCY, async (write) => {
+	await inParallel([...writes.values()], CONNECTIONS, async (write) => {
 		try {
 			await actorFor(env, write.contact.id).applyEvents(write.contact, write.events, write.context, topicList);
 		} catch (error) {
