@@ -3,6 +3,7 @@ import { ERASURE_DESCRIPTION, eraseContact } from "../contacts/erase";
 import { findLead, upsertLead } from "../contacts/upsert";
 import { loadHistory } from "../db/ledger";
 import { assertBusinessUnit, requireScope } from "../http/auth";
+import { noteBookmark } from "../http/bookmark";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import { toContactJson } from "./contact-json";
@@ -40,7 +41,7 @@ const putLead = createRoute({
 	tags: ["Users and leads"],
 	summary: "Create or update a lead (a contact without externalId)",
 	description:
-		"Upserts the lead with this email in the business unit. Once PUT /v1/users has named the email, the contact is a user: this answers 409 EXTERNAL_IDS_MISMATCH.",
+		"Upserts the lead with this email in the business unit. Once PUT /v1/users has named the email, the contact is a user: this answers 409 EXTERNAL_IDS_MISMATCH. Traits merge into the lead's: a key given is set, a key given as null is removed, keys not given keep their values.",
 	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
 	request: {
@@ -102,7 +103,8 @@ export const leadsRouter = createRouter()
 	.openapi(putLead, async (c) => {
 		const body = c.req.valid("json");
 		assertBusinessUnit(c.var.principal, body.businessUnit);
-		const { created, contact } = await upsertLead(c.env, body);
+		const { created, contact, bookmark } = await upsertLead(c.env, body);
+		noteBookmark(c, bookmark);
 		return c.json(toContactJson(contact), created ? 201 : 200);
 	})
 	.openapi(getLead, async (c) => {

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DECISION_REASONS } from "../consent/decision";
 import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+import { jsonLimitProblem, MAX_JSON_BYTES, MAX_JSON_DEPTH } from "../consent/traits";
 import { CHANNELS, MESSAGE_KINDS, TOPIC_STATUSES } from "../consent/types";
 import type { Scope } from "../http/auth";
 
@@ -65,25 +66,6 @@ export const TopicKeySchema = z
 	.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "lower-case letters, digits, '.', '_' and '-', at most 64")
 	.openapi({ example: "newsletter-kids" });
 
-/** Traits and event properties: at most this much serialized JSON, and this deep. */
-export const MAX_JSON_BYTES = 16 * 1024;
-export const MAX_JSON_DEPTH = 8;
-
-/** Why a JSON value is over the limits, or null. Iterative, so no input can exhaust the stack. */
-export function jsonLimitProblem(value: unknown): string | null {
-	const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
-	while (stack.length > 0) {
-		const { value: next, depth } = stack.pop() as { value: unknown; depth: number };
-		if (typeof next !== "object" || next === null) continue;
-		if (depth > MAX_JSON_DEPTH) return `nested more than ${MAX_JSON_DEPTH} levels deep`;
-		for (const child of Object.values(next)) stack.push({ value: child, depth: depth + 1 });
-	}
-	if (new TextEncoder().encode(JSON.stringify(value)).length > MAX_JSON_BYTES) {
-		return `larger than ${MAX_JSON_BYTES / 1024} KiB as JSON`;
-	}
-	return null;
-}
-
 /** A JSON object within the limits: traits, event properties. */
 export const JsonObjectSchema = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
 	const problem = jsonLimitProblem(value);
@@ -92,7 +74,7 @@ export const JsonObjectSchema = z.record(z.string(), z.unknown()).superRefine((v
 
 export const TraitsSchema = JsonObjectSchema.openapi({
 	example: { firstName: "Ann" },
-	description: `Free-form; at most ${MAX_JSON_BYTES / 1024} KiB as JSON and ${MAX_JSON_DEPTH} levels deep.`,
+	description: `Free-form; at most ${MAX_JSON_BYTES / 1024} KiB as JSON and ${MAX_JSON_DEPTH} levels deep, after merging. An update merges: a key given is set, a key given as null is removed, keys not given keep their values.`,
 });
 
 export const TimestampSchema = z.iso

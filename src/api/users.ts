@@ -4,6 +4,7 @@ import { upsertUser } from "../contacts/upsert";
 import { findContact } from "../db/contacts";
 import { loadHistory } from "../db/ledger";
 import { assertBusinessUnit, requireScope } from "../http/auth";
+import { noteBookmark } from "../http/bookmark";
 import { notFound } from "../http/errors";
 import { createRouter } from "../http/router";
 import { toContactJson } from "./contact-json";
@@ -46,7 +47,7 @@ const putUser = createRoute({
 	tags: ["Users and leads"],
 	summary: "Create or update a user",
 	description:
-		"Upserts the user. Naming the email (or phone) + business unit of an existing lead makes that lead this user, keeping its id and ledger. Naming those of a different user answers 409 EXTERNAL_IDS_MISMATCH.",
+		"Upserts the user. Naming the email (or phone) + business unit of an existing lead makes that lead this user, keeping its id and ledger. Naming those of a different user answers 409 EXTERNAL_IDS_MISMATCH. Traits merge into the user's: a key given is set, a key given as null is removed, keys not given keep their values.",
 	security: bearerScopes("contacts:write"),
 	middleware: [requireScope("contacts:write")] as const,
 	request: {
@@ -117,7 +118,8 @@ export const usersRouter = createRouter()
 		const existing = await findContact(c.env, { externalId });
 		if (existing) assertBusinessUnit(c.var.principal, existing.businessUnit);
 		else assertBusinessUnit(c.var.principal, body.businessUnit ?? "default");
-		const { created, contact } = await upsertUser(c.env, externalId, body);
+		const { created, contact, bookmark } = await upsertUser(c.env, externalId, body);
+		noteBookmark(c, bookmark);
 		return c.json(toContactJson(contact), created ? 201 : 200);
 	})
 	.openapi(getUser, async (c) => {

@@ -5,6 +5,8 @@
 export type ConsentErrorCode =
 	/** An event the rules refuse: a topic that cannot be used, a missing or surplus field. */
 	| "invalid_event"
+	/** Traits that would be over the size or depth limits once merged into the contact's. */
+	| "invalid_traits"
 	/** The email or phone of the request belongs to a user with another externalId. */
 	| "external_ids_mismatch"
 	/** The email and the phone belong to two different contacts, or an address to another contact. */

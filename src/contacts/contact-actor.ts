@@ -7,6 +7,7 @@ import {
 	suppressionsAtErasure,
 	suppressionsEndedBy,
 } from "../consent/suppression";
+import { jsonLimitProblem, mergeTraits } from "../consent/traits";
 import type { ConsentEvent, Source, TopicDefinition } from "../consent/types";
 import { keyedHash, keyedHashes } from "../crypto";
 import {
@@ -58,7 +59,8 @@ export type ProfilePatch = Partial<{
 	traits: Record<string, unknown>;
 }>;
 
-export type ProfileResult = ProfileUpdate;
+/** `traits`: the merged traits would be over the limits (nothing written). */
+export type ProfileResult = ProfileUpdate | { ok: false; conflict: "traits"; problem: string };
 
 /** What a provider event that never applied (a dead letter) said, as a suppression reason. */
 const UNAPPLIED_REASONS: Record<string, SuppressionReason> = {
@@ -255,12 +257,15 @@ export class ContactActor extends DurableObject<Bindings> {
 			if (patch.externalId !== undefined && current.externalId !== null && current.externalId !== patch.externalId) {
 				return { ok: false, conflict: "external_id" };
 			}
+			const traits = patch.traits ? mergeTraits(current.traits, patch.traits) : current.traits;
+			const problem = patch.traits ? jsonLimitProblem(traits) : null;
+			if (problem) return { ok: false, conflict: "traits", problem: `traits would be ${problem} once merged` };
 			const result = await writeProfile(this.env, current, {
 				externalId: patch.externalId ?? current.externalId,
 				email: patch.email === undefined ? current.email : patch.email,
 				phone: patch.phone === undefined ? current.phone : patch.phone,
 				businessUnit: patch.businessUnit ?? current.businessUnit,
-				traits: patch.traits ?? current.traits,
+				traits,
 			});
 			if (result.ok) this.#contact = result.contact;
 			if (result.ok || result.conflict !== "stale") return result as ProfileResult;

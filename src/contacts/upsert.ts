@@ -1,6 +1,7 @@
 import type { Contact } from "../api/contact-json";
 import { ConsentError } from "../consent/errors";
 import { planIdentity } from "../consent/identity";
+import { mergeTraits } from "../consent/traits";
 import { findContact, insertContact } from "../db/contacts";
 import type { Bindings } from "../env";
 import type { ProfilePatch, ProfileResult } from "./contact-actor";
@@ -9,13 +10,19 @@ import { actorFor } from "./record-events";
 export interface UpsertResult {
 	created: boolean;
 	contact: Contact;
+	/** The D1 bookmark of the actor's write (src/http/bookmark.ts); absent for a new contact. */
+	bookmark?: string | null;
 }
 
 const identityTaken = () =>
 	new ConsentError("identity_conflict", "The email or phone already belongs to another contact in this business unit.");
 
-function unwrap(result: ProfileResult): Contact {
-	if (result.ok) return result.contact;
+/** A contact's answer from its actor, as what the caller returns; a refusal as a ConsentError. */
+function unwrap(result: ProfileResult, created: boolean): UpsertResult {
+	if (result.ok) return { created, contact: result.contact, bookmark: result.bookmark };
+	if (result.conflict === "traits") {
+		throw new ConsentError("invalid_traits", result.problem, [{ path: "traits", message: result.problem }]);
+	}
 	if (result.conflict === "external_id") {
 		throw new ConsentError("external_ids_mismatch", "The contact already has another externalId.");
 	}
@@ -56,17 +63,11 @@ export async function upsertUser(
 				businessUnit: input.businessUnit,
 				traits: input.traits,
 			};
-			return {
-				created: false,
-				contact: unwrap(await actorFor(env, plan.contact.id).updateProfile(plan.contact.id, patch)),
-			};
+			return unwrap(await actorFor(env, plan.contact.id).updateProfile(plan.contact.id, patch), false);
 		}
 		case "adopt": {
 			const patch: ProfilePatch = { externalId, email: input.email, phone: input.phone, traits: input.traits };
-			return {
-				created: true,
-				contact: unwrap(await actorFor(env, plan.contact.id).updateProfile(plan.contact.id, patch)),
-			};
+			return unwrap(await actorFor(env, plan.contact.id).updateProfile(plan.contact.id, patch), true);
 		}
 		case "create": {
 			const contact = await insertContact(env, {
@@ -74,7 +75,7 @@ export async function upsertUser(
 				email: input.email ?? null,
 				phone: input.phone ?? null,
 				businessUnit,
-				traits: input.traits ?? {},
+				traits: mergeTraits({}, input.traits ?? {}),
 			});
 			if (contact) return { created: true, contact };
 			// A concurrent request created the user or the lead first: decide again against what is there now.
@@ -93,14 +94,14 @@ export async function upsertLead(
 	const existing = await findLead(env, input.email, input.businessUnit);
 	if (existing) {
 		const patch: ProfilePatch = { phone: input.phone, traits: input.traits };
-		return { created: false, contact: unwrap(await actorFor(env, existing.id).updateProfile(existing.id, patch)) };
+		return unwrap(await actorFor(env, existing.id).updateProfile(existing.id, patch), false);
 	}
 	const contact = await insertContact(env, {
 		externalId: null,
 		email: input.email,
 		phone: input.phone ?? null,
 		businessUnit: input.businessUnit,
-		traits: input.traits ?? {},
+		traits: mergeTraits({}, input.traits ?? {}),
 	});
 	if (contact) return { created: true, contact };
 	if (attempt === 0) return upsertLead(env, input, 1);

@@ -70,6 +70,7 @@ export function problem(c: Context, error: ApiError): Response {
 /** The answer for each refusal of the domain. */
 const CONSENT_ERRORS: Record<ConsentErrorCode, { status: ContentfulStatusCode; code: ErrorCode }> = {
 	invalid_event: { status: 400, code: "VALIDATION_FAILED" },
+	invalid_traits: { status: 400, code: "VALIDATION_FAILED" },
 	external_ids_mismatch: { status: 409, code: "EXTERNAL_IDS_MISMATCH" },
 	identity_conflict: { status: 409, code: "CONFLICT" },
 	contact_changed: { status: 409, code: "CONFLICT" },

@@ -664,6 +664,7 @@ async function incomingEvents(
 /** The line error for each refusal of the domain. */
 const LINE_CODES: Record<ConsentErrorCode, string> = {
 	invalid_event: "invalid",
+	invalid_traits: "invalid",
 	external_ids_mismatch: "external_ids_mismatch",
 	identity_conflict: "conflict",
 	contact_changed: "conflict",
