@@ -46,14 +46,20 @@ const EventSchema = z
 const EventsRequestSchema = z
 	.strictObject({
 		id: ExternalIdSchema.optional().openapi({ description: "externalId of a user" }),
+		externalId: ExternalIdSchema.optional().openapi({ description: "The same as id: the externalId of a user." }),
 		email: EmailSchema.optional(),
 		phone: PhoneSchema.optional(),
 		businessUnit: BusinessUnitSchema,
 		events: z.array(EventSchema).min(1).max(100),
 	})
-	.refine((body) => [body.id, body.email, body.phone].filter((v) => v !== undefined).length === 1, {
-		message: "name the contact by exactly one of id, email or phone",
+	.refine((body) => [body.id ?? body.externalId, body.email, body.phone].filter((v) => v !== undefined).length === 1, {
+		message:
+			"name the contact by exactly one of id (or externalId) for a user, email (with businessUnit) or phone (with businessUnit)",
 		path: ["id"],
+	})
+	.refine((body) => body.id === undefined || body.externalId === undefined, {
+		message: "id and externalId are the same field: give one",
+		path: ["externalId"],
 	})
 	.openapi("EventsRequest");
 
@@ -96,8 +102,9 @@ const postEvents = createRoute({
 export const eventsRouter = createRouter().openapi(postEvents, async (c) => {
 	const body = c.req.valid("json");
 	let target: { businessUnit: string; contact: () => Promise<import("./contact-json").Contact> };
-	if (body.id !== undefined) {
-		const contact = await findContact(c.env, { externalId: body.id });
+	const externalId = body.id ?? body.externalId;
+	if (externalId !== undefined) {
+		const contact = await findContact(c.env, { externalId });
 		if (!contact) throw notFound("User");
 		target = { businessUnit: contact.businessUnit, contact: async () => contact };
 	} else {

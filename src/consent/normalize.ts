@@ -4,7 +4,7 @@
 // E.164 check.
 import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from "libphonenumber-js/min";
 import { normalizeEmail } from "../../packages/links/src/normalize";
-import { SYSTEM_EVENTS, type SystemEventName } from "./types";
+import { type Channel, SYSTEM_EVENTS, type SystemEventName } from "./types";
 
 export {
 	BUSINESS_UNIT_PATTERN,
@@ -74,6 +74,22 @@ const systemEventsByLowerName = new Map<string, SystemEventName>(
 export function canonicalEventName(input: string): string {
 	const name = input.trim().replace(/\s+/g, " ");
 	return systemEventsByLowerName.get(name.toLowerCase()) ?? name;
+}
+
+/**
+ * Names other tools give a system event. `mail.unsubscribe` is what an ESP reports when a person
+ * used its own unsubscribe link or the mailbox's unsubscribe button, and what marketing platforms
+ * pass on under that name: an opt-out of email. Kept as a custom event it would be recorded and
+ * change nothing, and the person would be mailed again.
+ */
+const EVENT_ALIASES = new Map<string, { event: SystemEventName; channel: Channel }>([
+	["mail.unsubscribe", { event: "Opt Out", channel: "email" }],
+]);
+
+/** An incoming event's canonical name, and its channel: an alias names its own. */
+export function canonicalEvent(name: string, channel: Channel | null): { event: string; channel: Channel | null } {
+	const alias = EVENT_ALIASES.get(name.trim().toLowerCase());
+	return alias ? { ...alias } : { event: canonicalEventName(name), channel };
 }
 
 export function isSystemEvent(name: string): name is SystemEventName {

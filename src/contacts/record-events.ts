@@ -1,6 +1,6 @@
 import type { Contact } from "../api/contact-json";
 import { ConsentError } from "../consent/errors";
-import { canonicalEventName } from "../consent/normalize";
+import { canonicalEvent } from "../consent/normalize";
 import { CONFIRMATION_REQUIRED } from "../consent/reducer";
 import { addressKindOf } from "../consent/suppression";
 import { occurrenceTime } from "../consent/topics";
@@ -120,8 +120,7 @@ export function resolveIncoming(
 		const occurredAt = occurrenceTime(raw.timestamp, context.receivedAt);
 		const resolved = resolveEvent(
 			{
-				event: canonicalEventName(raw.event),
-				channel: raw.channel ?? null,
+				...canonicalEvent(raw.event, raw.channel ?? null),
 				topic: raw.topic ?? null,
 				properties: withoutServiceProperties(raw.properties ?? {}),
 				occurredAt,

@@ -1,4 +1,4 @@
-import { OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Bindings } from "../env";
 import { ApiError } from "./errors";
 import type { Principal } from "./principal";
@@ -13,6 +13,18 @@ export interface AppEnv {
 }
 
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+// An unknown field is refused with the fields the body accepts, so a caller who wrote `userId` or
+// `externalID` reads what to send instead. Global, so every strict object says it the same way.
+z.config({
+	customError: (issue) => {
+		if (issue.code !== "unrecognized_keys") return undefined;
+		const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def
+			?.shape;
+		const unknown = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+		return shape ? `${unknown}; accepted: ${Object.keys(shape).join(", ")}` : unknown;
+	},
+});
 
 /** Every router shares one validation hook, so every bad input fails the same way. */
 export function createRouter() {
