@@ -102,7 +102,9 @@ describe("POST /v1/events names a user by id or externalId", () => {
 		const misspelt = await api("POST", "/v1/events", { body: { userId: id, events: [{ event: "Opt Out" }] } });
 		expect(misspelt.status).toBe(400);
 		const problem = await json(misspelt);
-		expect(problem.detail).toMatch(/unknown field userId; accepted: id, externalId, email, phone, businessUnit, events/);
+		expect(problem.detail).toMatch(
+			/unknown field userId; accepted: id, externalId, email, phone, businessUnit, events/,
+		);
 		expect((await json(await api("GET", `/v1/users/${id}`))).consent.channels).toEqual({});
 	});
 
