@@ -1,13 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { canonicalEventName } from "../consent/normalize";
 import { topicAvailableIn } from "../consent/topics";
-import type { TopicDefinition } from "../consent/types";
+import type { Channel, TopicDefinition } from "../consent/types";
 import { findJob, type Job } from "../db/jobs";
 import { loadTopics } from "../db/topics";
 import type { Bindings } from "../env";
 import {
+	CHANNEL_STATUSES,
 	CONTACT_STATUSES,
 	type ContactExportFilter,
+	type ContactStatus,
 	contactsCsv,
 	csvStream,
 	type EventExportFilter,
@@ -60,16 +62,28 @@ const businessUnitFilter = BusinessUnitValueSchema.optional().openapi({
 	description: "Only this business unit. Required for keys limited to some business units.",
 });
 
+/** What each status means, for the descriptions of the exports and the statistics. */
+export const STATUS_MEANING =
+	"`opted_out`, `bounced`: of `channel`, or of any channel without one. `returned`: opted in now after having opted out before (of `channel`, or of any channel without one): people who came back. `subscribed`, `unsubscribed`, `pending`: the effective status of `topic` (required with them; unsubscribed while the topic's channel is opted out). `blocked`: the contact.";
+
+/** When each status began: what `from` and `to` select with a status. */
+export const STATUS_BEGIN =
+	"When a status began: `opted_out` — when the latest opt-out period began, i.e. the opt-out that changed the channel from opted in to opted out (a repeated opt-out does not move it, nor does any later edit of the contact; without `channel`: any channel whose opt-out began in the range). `bounced` — when the channel was marked undeliverable. `returned` — when the person came back: the opt-in (or double-opt-in confirmation) that ended their latest opt-out. `blocked` — when the block in force began. `subscribed`, `pending` — when the topic got that status, or when the person opted back into the topic's channel if that was later. `unsubscribed` — the earlier of the topic's own unsubscribe and the channel's opt-out, of those still in force. Times are those of the events (when the person acted, as the event said), with late-arriving events put in time order.";
+
 const ContactsQuerySchema = z.strictObject({
-	status: z.enum(CONTACT_STATUSES).optional().openapi({
-		description:
-			"`subscribed`, `unsubscribed`, `pending`: the effective status of `topic` (required with them). `opted_out`, `bounced`: of `channel`, or of any channel without one. `blocked`: the contact.",
-	}),
-	channel: ChannelSchema.optional().openapi({ description: "With status opted_out or bounced." }),
+	status: z.enum(CONTACT_STATUSES).optional().openapi({ description: STATUS_MEANING }),
+	channel: ChannelSchema.optional().openapi({ description: "With status opted_out, bounced or returned." }),
 	topic: TopicKeySchema.optional().openapi({
 		description: "With status subscribed, unsubscribed or pending; alone: contacts with any status for the topic.",
 	}),
-	...range("Contacts changed (updatedAt)"),
+	from: InstantSchema.optional().openapi({
+		description:
+			"With `status`: the status began at or after this instant (inclusive; see the description). Without `status`: the contact changed (updatedAt) at or after it.",
+	}),
+	to: InstantSchema.optional().openapi({
+		description:
+			"With `status`: the status began before this instant (exclusive). Without `status`: the contact changed (updatedAt) before it.",
+	}),
 	businessUnit: businessUnitFilter,
 });
 
@@ -111,7 +125,7 @@ const getContactsCsv = createRoute({
 	operationId: "exportContacts",
 	tags: ["Data"],
 	summary: "Contacts with their consent state, as CSV",
-	description: `One row per contact, by id. Columns: \`id, externalId, email, phone, businessUnit, createdAt, updatedAt, blocked\`, then \`optedOut:<channel>, bounced:<channel>\` (true/false) for email, sms, whatsapp and push, then \`topic:<key>\` for every topic (of the business unit, when one is given; by key): the effective status (\`subscribed\`, \`pending\`, \`unsubscribed\` — unsubscribed while the topic's channel is opted out), empty when the contact has none. The column names are those of POST /v1/imports/contacts. ${STREAMING} ${SYNC_LIMIT("POST /v1/exports/contacts")}`,
+	description: `One row per contact, by id. Columns: \`id, externalId, email, phone, businessUnit, createdAt, updatedAt, blocked\`, then \`optedOut:<channel>, bounced:<channel>\` (true/false) for email, sms, whatsapp and push, then \`lastOptedOutAt\`: when the latest opt-out period began, of \`channel\` when one is given, else the latest over the channels (it stays after the person opted back in; empty: never opted out), then \`topic:<key>\` for every topic (of the business unit, when one is given; by key): the effective status (\`subscribed\`, \`pending\`, \`unsubscribed\` — unsubscribed while the topic's channel is opted out), empty when the contact has none. The column names are those of POST /v1/imports/contacts (which skips \`lastOptedOutAt\`). Filters: \`status\` (${STATUS_MEANING}), with \`from\` and \`to\` on the time that status began; without a status, \`from\` and \`to\` select by the contact's last change (updatedAt). ${STATUS_BEGIN} Examples: \`status=opted_out&from=2026-03-01&to=2026-04-01\` is everyone whose opt-out began in March and who is still opted out, whatever was edited since; \`status=returned&channel=email\` everyone who opted out of email before and accepts it now. ${STREAMING} ${SYNC_LIMIT("POST /v1/exports/contacts")}`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
 	request: { query: ContactsQuerySchema, headers: BookmarkHeadersSchema },
@@ -255,15 +269,30 @@ function csvHeaders(name: string, businessUnit: string | undefined, at = new Dat
 	};
 }
 
-function contactsQueryChecked(query: z.infer<typeof ContactsQuerySchema>) {
+/** The rules between status, channel and topic (the contacts export and the contact statistics). */
+export function contactsQueryChecked(query: { status?: ContactStatus; channel?: Channel; topic?: string }) {
 	const topicStatus = query.status === "subscribed" || query.status === "unsubscribed" || query.status === "pending";
 	if (topicStatus && !query.topic) throw invalid(`query.topic: status=${query.status} needs a topic`);
 	if (query.topic && query.status && !topicStatus) {
 		throw invalid(`query.topic: a topic goes with status subscribed, unsubscribed or pending, not ${query.status}`);
 	}
-	if (query.channel && query.status !== "opted_out" && query.status !== "bounced") {
-		throw invalid("query.channel: a channel goes with status opted_out or bounced");
+	if (query.channel && !(query.status && CHANNEL_STATUSES.includes(query.status))) {
+		throw invalid("query.channel: a channel goes with status opted_out, bounced or returned");
 	}
+}
+
+/** The topic a filter names, which must exist (and be usable in the business unit, when one is given); else 400. */
+export function topicFilter(
+	topics: readonly TopicDefinition[],
+	key: string | undefined,
+	businessUnit: string | undefined,
+): TopicDefinition | undefined {
+	if (!key) return undefined;
+	const topic = topics.find((candidate) => candidate.key === key);
+	if (!topic || (businessUnit && !topicAvailableIn(topic, businessUnit))) {
+		throw invalid(`query.topic: unknown topic "${key}"${businessUnit ? ` for business unit "${businessUnit}"` : ""}`);
+	}
+	return topic;
 }
 
 /** The contacts export a query asks for: its filter and its topic columns (of the business unit, by key). */
@@ -273,15 +302,7 @@ async function contactsExport(
 ): Promise<{ filter: ContactExportFilter; columns: TopicDefinition[] }> {
 	contactsQueryChecked(query);
 	const allTopics = [...(await loadTopics(env)).values()];
-	let topic: TopicDefinition | undefined;
-	if (query.topic) {
-		topic = allTopics.find((candidate) => candidate.key === query.topic);
-		if (!topic || (query.businessUnit && !topicAvailableIn(topic, query.businessUnit))) {
-			throw invalid(
-				`query.topic: unknown topic "${query.topic}"${query.businessUnit ? ` for business unit "${query.businessUnit}"` : ""}`,
-			);
-		}
-	}
+	const topic = topicFilter(allTopics, query.topic, query.businessUnit);
 	const columns = allTopics
 		.filter((candidate) => !query.businessUnit || topicAvailableIn(candidate, query.businessUnit))
 		.sort((a, b) => (a.key < b.key ? -1 : 1));

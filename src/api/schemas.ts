@@ -88,13 +88,25 @@ const ChannelStateSchema = z.object({
 	changedAt: z.string().openapi({ description: "The latest of optedOutAt and bouncedAt." }),
 	optedOutAt: z.string().nullable().openapi({ description: "When the opt-out preference was last set." }),
 	bouncedAt: z.string().nullable(),
+	lastOptedOutAt: z.string().nullable().openapi({
+		description:
+			"When the latest opt-out period began: the opt-out that changed the channel from opted in to opted out. A repeated opt-out does not move it, and it stays after the person opted back in; null: never opted out.",
+	}),
+	returnedAt: z.string().nullable().openapi({
+		description:
+			"When the person came back: the opt-in that ended the latest opt-out period. Set while the channel is opted in after an opt-out; null while opted out or when never opted out.",
+	}),
 });
 const TopicStateSchema = z.object({
 	status: z
 		.enum(TOPIC_STATUSES)
 		.openapi({ description: "Effective status: unsubscribed while the channel is opted out." }),
 	channel: ChannelSchema,
-	changedAt: z.string(),
+	changedAt: z.string().openapi({ description: "When the topic's own status was last set, also by a repeat." }),
+	statusSince: z.string().openapi({
+		description:
+			"When the effective status began; a repeat does not move it. Unsubscribed while the channel is opted out: the earlier of the topic's own unsubscribe and the opt-out, of those still in force; subscribed or pending: when the topic got that status, or when the person opted back into the channel if that was later.",
+	}),
 });
 
 export const ContactSchema = z

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readDatabase } from "../db/client";
-import { campaignStats, optOutSeries } from "../db/stats";
+import { campaignStats, contactStatusSeries, optOutSeries } from "../db/stats";
+import { loadTopics } from "../db/topics";
+import { CONTACT_STATUSES } from "../exports/exports";
 import { assertAllBusinessUnits, assertBusinessUnit, type Principal, requireScope } from "../http/auth";
 import { BookmarkHeadersSchema } from "../http/bookmark";
 import { invalid } from "../http/errors";
@@ -14,7 +16,15 @@ import {
 	parseTime,
 	type StatsFilter,
 } from "../reports/stats";
-import { BusinessUnitValueSchema, bearerScopes, errorResponses, jsonResponse } from "./schemas";
+import { contactsQueryChecked, STATUS_BEGIN, STATUS_MEANING, topicFilter } from "./exports";
+import {
+	BusinessUnitValueSchema,
+	bearerScopes,
+	ChannelSchema,
+	errorResponses,
+	jsonResponse,
+	TopicKeySchema,
+} from "./schemas";
 
 const tags = ["Stats"];
 
@@ -60,17 +70,19 @@ const rangeParams = {
 	}),
 };
 
+const intervalParam = z
+	.enum(INTERVALS)
+	.default("day")
+	.openapi({
+		description:
+			"UTC buckets. `day`: label `2026-11-23`. `week`: ISO weeks, Monday to Sunday, labelled with the " +
+			"Monday's date (`2026-11-23`; also across a year's end: 2027-01-03 is in week `2026-12-28`). " +
+			"`month`: label `2026-11`. Buckets follow UTC whatever offset `from` and `to` carry.",
+	});
+
 const OptOutQuerySchema = z.strictObject({
 	...rangeParams,
-	interval: z
-		.enum(INTERVALS)
-		.default("day")
-		.openapi({
-			description:
-				"UTC buckets. `day`: label `2026-11-23`. `week`: ISO weeks, Monday to Sunday, labelled with the " +
-				"Monday's date (`2026-11-23`; also across a year's end: 2027-01-03 is in week `2026-12-28`). " +
-				"`month`: label `2026-11`. Buckets follow UTC whatever offset `from` and `to` carry.",
-		}),
+	interval: intervalParam,
 	groupBy: z
 		.enum(GROUP_BYS)
 		.optional()
@@ -117,6 +129,79 @@ const getOptOuts = createRoute({
 	middleware: [requireScope("reports:read")] as const,
 	request: { query: OptOutQuerySchema, headers: BookmarkHeadersSchema },
 	responses: { 200: jsonResponse(OptOutStatsSchema, "Counts per bucket and key"), ...errorResponses },
+});
+
+const ContactStatsQuerySchema = z.strictObject({
+	status: z.enum(CONTACT_STATUSES).openapi({ description: STATUS_MEANING }),
+	channel: ChannelSchema.optional().openapi({ description: "With status opted_out, bounced or returned." }),
+	topic: TopicKeySchema.optional().openapi({
+		description: "With status subscribed, unsubscribed or pending (required).",
+	}),
+	from: timeParam(
+		"from",
+		"The status began at or after this instant: a date (UTC midnight) or a date-time with `Z` or an offset " +
+			"(send `+` as `%2B`). Default: the start of the UTC day 29 days before `to`'s day, so the last 30 days.",
+		"2026-03-01",
+	),
+	to: timeParam(
+		"to",
+		"The status began before this instant; a date means the end of that day (`to=2026-03-31` includes March 31). Default: now.",
+		"2026-03-31",
+	),
+	businessUnit: BusinessUnitValueSchema.optional().openapi({
+		description:
+			"Only contacts of this business unit. Omitted: every business unit; a key limited to business units " +
+			"must name one of its units.",
+	}),
+	interval: intervalParam,
+});
+
+const ContactStatsSchema = z
+	.object({
+		status: z.enum(CONTACT_STATUSES),
+		channel: z.string().nullable(),
+		topic: z.string().nullable(),
+		interval: z.enum(INTERVALS),
+		businessUnit: z.string().nullable(),
+		from: z.string().openapi({ description: "The range's start as used, ISO 8601 UTC, inclusive." }),
+		to: z.string().openapi({ description: "The range's end as used, ISO 8601 UTC, exclusive." }),
+		buckets: z.array(z.string()).openapi({
+			description: "Every bucket the range touches, oldest first, also those without contacts.",
+		}),
+		series: z
+			.array(z.object({ bucket: z.string().openapi({ example: "2026-03" }), count: z.number().int() }))
+			.openapi({ description: "Non-zero counts only, by bucket: contacts whose status began in it." }),
+		total: z
+			.number()
+			.int()
+			.openapi({ description: "Contacts whose status began in the range (the sum of the series)." }),
+	})
+	.openapi("ContactStats");
+
+const getContactStats = createRoute({
+	method: "get",
+	path: "/v1/stats/contacts",
+	operationId: "getContactStats",
+	tags,
+	summary: "Contacts by status, counted by when their status began (opt-outs still in force, people who came back, …)",
+	description:
+		"People, not events: the contacts whose status is `status` now and whose status began in the range, each " +
+		"counted once, in the bucket of the time it began (with `opted_out`, `bounced` or `returned` and no channel: " +
+		"the earliest such begin in the range over the channels). It is the selection of GET /v1/exports/contacts.csv " +
+		"with the same status, channel, topic and range, so `total` is that export's row count. " +
+		`${STATUS_BEGIN} ` +
+		"Examples: `status=returned&channel=email&interval=month` — per month, the people who came back to email " +
+		"and still accept it; `status=opted_out&interval=month` — of each month's opt-outs, those still in force " +
+		"(GET /v1/stats/opt-outs counts the opt-out events instead, also those reversed since); " +
+		"`status=subscribed&topic=newsletter` — new subscribers who stayed. Reads every contact of the business " +
+		"unit (or all): as costly as counting an export. At most 1000 buckets per call.",
+	security: bearerScopes("reports:read"),
+	middleware: [requireScope("reports:read")] as const,
+	request: { query: ContactStatsQuerySchema, headers: BookmarkHeadersSchema },
+	responses: {
+		200: jsonResponse(ContactStatsSchema, "Contacts per bucket of their status's begin"),
+		...errorResponses,
+	},
 });
 
 /** `campaign:count`, split at the last colon (campaign ids may hold colons, counts never). */
@@ -236,6 +321,35 @@ export const statsRouter = createRouter()
 				to: filter.to.toISOString(),
 				buckets,
 				series,
+			},
+			200,
+		);
+	})
+	.openapi(getContactStats, async (c) => {
+		const query = c.req.valid("query");
+		contactsQueryChecked(query);
+		const { filter, buckets } = filterOf(c.var.principal, query, query.interval);
+		const topic = topicFilter([...(await loadTopics(c.env)).values()], query.topic, query.businessUnit);
+		const db = readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null);
+		const series = await contactStatusSeries(
+			c.env,
+			filter,
+			{ status: query.status, channel: query.channel, topic },
+			query.interval,
+			db,
+		);
+		return c.json(
+			{
+				status: query.status,
+				channel: query.channel ?? null,
+				topic: query.topic ?? null,
+				interval: query.interval,
+				businessUnit: filter.businessUnit,
+				from: filter.from.toISOString(),
+				to: filter.to.toISOString(),
+				buckets,
+				series,
+				total: series.reduce((sum, point) => sum + point.count, 0),
 			},
 			200,
 		);

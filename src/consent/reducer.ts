@@ -7,6 +7,7 @@ import {
 	type FieldChange,
 	type LedgerEffect,
 	type TopicDefinition,
+	type TopicState,
 	type TopicStatus,
 } from "./types";
 
@@ -122,13 +123,20 @@ export function replayPreferences(state: ConsentState, history: ConsentEvent[], 
 				changedAt: bouncedAt ?? current.changedAt,
 				optedOutAt: null,
 				bouncedAt,
+				lastOptedOutAt: null,
+				returnedAt: null,
 			};
 		}
 	}
 	const topics: ConsentState["topics"] = {};
 	for (const [key, topic] of Object.entries(state.topics)) if (!topicOf(key)) topics[key] = topic;
 
-	let replayed: ConsentState = { blocked: state.blocked, channels, topics };
+	let replayed: ConsentState = {
+		blocked: state.blocked,
+		...(state.blockedAt !== undefined ? { blockedAt: state.blockedAt } : {}),
+		channels,
+		topics,
+	};
 	const ordered = history
 		.map((event, index) => ({ event, index }))
 		.filter(({ event }) => isPreferenceEvent(event) && (!event.topic || topicOf(event.topic)))
@@ -166,6 +174,7 @@ function applyRules(state: ConsentState, event: ConsentEvent, topicOf: TopicLook
 	if (!facts && !isPreferenceEvent(event)) return state;
 	const next: ConsentState = {
 		blocked: state.blocked,
+		...(state.blockedAt !== undefined ? { blockedAt: state.blockedAt } : {}),
 		channels: { ...state.channels },
 		topics: { ...state.topics },
 		...(state.preferencesAt !== undefined ? { preferencesAt: state.preferencesAt } : {}),
@@ -173,13 +182,30 @@ function applyRules(state: ConsentState, event: ConsentEvent, topicOf: TopicLook
 	const at = event.occurredAt;
 
 	const channelOf = (channel: Channel): ChannelState =>
-		next.channels[channel] ?? { optedOut: false, bounced: false, changedAt: at, optedOutAt: null, bouncedAt: null };
+		next.channels[channel] ?? {
+			optedOut: false,
+			bounced: false,
+			changedAt: at,
+			optedOutAt: null,
+			bouncedAt: null,
+			lastOptedOutAt: null,
+			returnedAt: null,
+		};
 
 	// A preference restated with the same value still takes this event's time: it is the newest
-	// word on it, which an older event arriving later must not overturn.
+	// word on it, which an older event arriving later must not overturn. The times the opt-out period
+	// began and ended move only when the value changes.
 	const setOptedOut = (channel: Channel, optedOut: boolean) => {
 		const current = channelOf(channel);
-		next.channels[channel] = { ...current, optedOut, optedOutAt: at, changedAt: latest(current.changedAt, at) };
+		const began = optOutBegan(current);
+		next.channels[channel] = {
+			...current,
+			optedOut,
+			optedOutAt: at,
+			changedAt: latest(current.changedAt, at),
+			lastOptedOutAt: optedOut ? (current.optedOut ? (began ?? at) : at) : began,
+			returnedAt: optedOut ? null : current.optedOut ? at : (current.returnedAt ?? null),
+		};
 	};
 
 	const setBounced = (channel: Channel, bounced: boolean) => {
@@ -189,7 +215,9 @@ function applyRules(state: ConsentState, event: ConsentEvent, topicOf: TopicLook
 	};
 
 	const setTopic = (topic: TopicDefinition, status: TopicStatus) => {
-		next.topics[topic.key] = { status, channel: topic.channel, changedAt: at };
+		const current = next.topics[topic.key];
+		const statusSince = current?.status === status ? topicStatusSince(current) : at;
+		next.topics[topic.key] = { status, channel: topic.channel, changedAt: at, statusSince };
 	};
 
 	const channelsOf = (channel: Channel | null): readonly Channel[] => (channel ? [channel] : CHANNELS);
@@ -229,7 +257,7 @@ function applyRules(state: ConsentState, event: ConsentEvent, topicOf: TopicLook
 					if (next.channels[topic.channel]?.optedOut) {
 						for (const [key, other] of Object.entries(next.topics)) {
 							if (!keys.has(key) && other.channel === topic.channel && other.status === "subscribed") {
-								next.topics[key] = { ...other, status: "unsubscribed", changedAt: at };
+								next.topics[key] = { ...other, status: "unsubscribed", changedAt: at, statusSince: at };
 							}
 						}
 					}
@@ -254,8 +282,13 @@ function applyRules(state: ConsentState, event: ConsentEvent, topicOf: TopicLook
 				if (event.properties.type === "hard") setBounced(event.channel ?? "email", true);
 				break;
 			case "Block":
+				// A repeated block keeps the time the block began.
+				if (!state.blocked) next.blockedAt = at;
+				next.blocked = true;
+				break;
 			case "Unblock":
-				next.blocked = event.event === "Block";
+				if (state.blocked || state.blockedAt) next.blockedAt = null;
+				next.blocked = false;
 				break;
 			default:
 				// Custom events are recorded and forwarded, never change consent.
@@ -286,6 +319,42 @@ export function diffStates(before: ConsentState, after: ConsentState): FieldChan
 		if (from !== to) changes.push({ field: `topics.${key}.status`, from, to });
 	}
 	return changes;
+}
+
+/**
+ * When the channel's latest opt-out period began (null: never opted out). States written before
+ * the time was kept give the last time the opt-out was set while it holds.
+ */
+export function optOutBegan(channel: ChannelState | undefined): string | null {
+	if (!channel) return null;
+	if (channel.lastOptedOutAt !== undefined) return channel.lastOptedOutAt;
+	return channel.optedOut ? channel.optedOutAt : null;
+}
+
+/** When the topic's own current status began (states written before it was kept: when it was last set). */
+export function topicStatusSince(topic: TopicState): string {
+	return topic.statusSince ?? topic.changedAt;
+}
+
+/**
+ * When the topic's effective status (unsubscribed while its channel is opted out) began; null when
+ * the contact has no status for it. Unsubscribed in effect: the earlier of the causes still in
+ * force — the topic's own unsubscribe and the channel's opt-out. Subscribed or pending in effect:
+ * when the topic got that status, or when the person came back to the channel, whichever is later
+ * (the status did not reach them while the channel was opted out). `src/db/exports.ts` computes the
+ * same in SQL.
+ */
+export function effectiveTopicSince(state: ConsentState, topicKey: string): string | null {
+	const topic = state.topics[topicKey];
+	if (!topic) return null;
+	const own = topicStatusSince(topic);
+	const channel = state.channels[topic.channel];
+	if (channel?.optedOut) {
+		const optedOut = optOutBegan(channel) ?? own;
+		return topic.status === "unsubscribed" && own < optedOut ? own : optedOut;
+	}
+	const returned = topic.status === "unsubscribed" ? null : (channel?.returnedAt ?? null);
+	return returned !== null && returned > own ? returned : own;
 }
 
 function latest(a: string, b: string): string {

@@ -10,6 +10,7 @@ export type MessageKind = (typeof MESSAGE_KINDS)[number];
 export const SOURCES = [
 	"api",
 	"one_click",
+	"mailto",
 	"unsubscribe_page",
 	"preference_center",
 	"confirmation_page",
@@ -29,18 +30,38 @@ export interface ChannelState {
 	optedOutAt: string | null;
 	/** When the bounce flag last changed (null: never). */
 	bouncedAt: string | null;
+	/**
+	 * When the latest opt-out period began: the opt-out that changed the channel from opted in to
+	 * opted out. A repeated opt-out does not move it, and it stays after the person opts back in
+	 * (null: never opted out). Absent only in states written before it was kept.
+	 */
+	lastOptedOutAt?: string | null;
+	/**
+	 * When the person came back: the opt-in that ended the latest opt-out period. Set exactly while
+	 * the channel is opted in after having been opted out; null while opted out or when never opted
+	 * out. Absent only in states written before it was kept.
+	 */
+	returnedAt?: string | null;
 }
 
 export interface TopicState {
 	status: TopicStatus;
 	/** The topic's channel, kept with the status so the effective status needs no topic lookup. */
 	channel: Channel;
+	/** When the status was last set, also when an event restated it. */
 	changedAt: string;
+	/**
+	 * When the current status began: an event that restates the status does not move it. Absent only
+	 * in states written before it was kept (changedAt stands in).
+	 */
+	statusSince?: string;
 }
 
 /** The whole consent state of one contact; stored as JSON on the contact row. */
 export interface ConsentState {
 	blocked: boolean;
+	/** When the current block began (null or absent: not blocked, or blocked before it was kept). */
+	blockedAt?: string | null;
 	channels: Partial<Record<Channel, ChannelState>>;
 	topics: Record<string, TopicState>;
 	/** When the newest preference event applied so far happened: older ones arriving later are replayed in order. */

@@ -6,25 +6,42 @@
  * and sort it by id on every page — quadratic in the export's size, with the whole result in a
  * temporary B-tree. Walking the primary key from the cursor and filtering as it goes reads each
  * row at most once over the whole export and stops a page after its size in matches.
+ *
+ * With a status, `from` and `to` are on the time that status began (`statusBegin`), read from the
+ * consent JSON as the page walks; without one they are on `updated_at`. Neither changes the walk.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { Channel, TopicDefinition } from "../consent/types";
 import { type AnyDatabase, database } from "./client";
 
-export const CONTACT_STATUSES = ["opted_out", "subscribed", "unsubscribed", "pending", "blocked", "bounced"] as const;
+export const CONTACT_STATUSES = [
+	"opted_out",
+	"subscribed",
+	"unsubscribed",
+	"pending",
+	"blocked",
+	"bounced",
+	"returned",
+] as const;
 export type ContactStatus = (typeof CONTACT_STATUSES)[number];
+/** The statuses of a channel (the others: of a topic, or of the contact). */
+export const CHANNEL_STATUSES: readonly ContactStatus[] = ["opted_out", "bounced", "returned"];
 
 export interface ContactExportFilter {
 	businessUnit?: string;
-	/** opted_out/bounced: of `channel`, or of any channel without one; subscribed/unsubscribed/pending: effective status of `topic`. */
+	/**
+	 * opted_out/bounced/returned: of `channel`, or of any channel without one (returned: opted in now
+	 * after an opt-out); subscribed/unsubscribed/pending: effective status of `topic`; blocked: the
+	 * contact.
+	 */
 	status?: ContactStatus;
 	channel?: Channel;
 	/** With a topic status; alone: contacts with any status for the topic. */
 	topic?: TopicDefinition;
-	/** updated_at >= from (inclusive), ISO 8601 UTC. */
+	/** With a status: it began at or after `from` (inclusive); without: updated_at >= from. ISO 8601 UTC. */
 	from?: string;
-	/** updated_at < to (exclusive). */
+	/** With a status: it began before `to` (exclusive); without: updated_at < to. */
 	to?: string;
 }
 
@@ -76,38 +93,129 @@ export interface EventExportRow {
 
 const and = (conditions: SQL[]) => (conditions.length > 0 ? sql` AND ${sql.join(conditions, sql` AND `)}` : sql``);
 
-const channelFlag = (field: "optedOut" | "bounced", channel: Channel) => `$.channels.${channel}.${field}`;
-// Topic keys may contain dots, so the key is a quoted JSON path label (keys never contain quotes).
-const topicStatusPath = (key: string) => `$.topics."${key}".status`;
+type ChannelField = "optedOut" | "bounced" | "optedOutAt" | "bouncedAt" | "lastOptedOutAt" | "returnedAt";
+type TopicField = "status" | "statusSince" | "changedAt";
 
-function contactConditions(filter: ContactExportFilter): SQL[] {
+/** A field of the contact's consent JSON, as SQL (the path is a bound parameter). */
+const channelField = (channel: Channel, field: ChannelField) => sql`consent ->> ${`$.channels.${channel}.${field}`}`;
+// Topic keys may contain dots, so the key is a quoted JSON path label (keys never contain quotes).
+const topicField = (key: string, field: TopicField) => sql`consent ->> ${`$.topics."${key}".${field}`}`;
+
+/**
+ * Where a status and the time it began are, as SQL over a contact row: `has` holds for contacts
+ * with the status, `since` is when it began (meaningful where `has` holds). A channel status
+ * without a channel is one per channel: raw conditions over `ch`, a row of
+ * `json_each(contacts.consent, '$.channels')`. The rules (src/consent/reducer.ts):
+ *
+ * - opted_out: since `lastOptedOutAt` (states written before it was kept: `optedOutAt`).
+ * - bounced: since `bouncedAt`, which only a change of the flag moves.
+ * - returned: opted in now after an opt-out, since `returnedAt` (the opt-in that ended it).
+ * - blocked: since `blockedAt` (states written before it was kept: the row's updated_at).
+ * - a topic's effective status: `effectiveTopicSince`. Unsubscribed while the channel is opted
+ *   out: the earlier of the topic's own unsubscribe and the opt-out's begin; subscribed or pending:
+ *   the later of the status's begin and the channel's return.
+ */
+export type StatusBegin = { has: SQL; since: SQL } | { perChannel: { has: string; since: string } };
+
+const PER_CHANNEL: Record<"opted_out" | "bounced" | "returned", { has: string; since: string }> = {
+	opted_out: {
+		has: "ch.value ->> 'optedOut' = 1",
+		since: "coalesce(ch.value ->> 'lastOptedOutAt', ch.value ->> 'optedOutAt')",
+	},
+	bounced: { has: "ch.value ->> 'bounced' = 1", since: "ch.value ->> 'bouncedAt'" },
+	returned: {
+		has: "ch.value ->> 'returnedAt' IS NOT NULL AND ch.value ->> 'optedOut' = 0",
+		since: "ch.value ->> 'returnedAt'",
+	},
+};
+
+/** The status of `filter` as SQL; null without a status (or a topic status without its topic). */
+export function statusBegin(filter: Pick<ContactExportFilter, "status" | "channel" | "topic">): StatusBegin | null {
+	const { status, channel, topic } = filter;
+	switch (status) {
+		case undefined:
+			return null;
+		case "blocked":
+			return { has: sql`consent ->> '$.blocked' = 1`, since: sql`coalesce(consent ->> '$.blockedAt', updated_at)` };
+		case "opted_out":
+		case "bounced":
+		case "returned": {
+			if (!channel) return { perChannel: PER_CHANNEL[status] };
+			if (status === "opted_out") {
+				return {
+					has: sql`${channelField(channel, "optedOut")} = 1`,
+					since: sql`coalesce(${channelField(channel, "lastOptedOutAt")}, ${channelField(channel, "optedOutAt")})`,
+				};
+			}
+			if (status === "bounced") {
+				return { has: sql`${channelField(channel, "bounced")} = 1`, since: channelField(channel, "bouncedAt") };
+			}
+			return {
+				has: sql`${channelField(channel, "returnedAt")} IS NOT NULL AND coalesce(${channelField(channel, "optedOut")}, 0) = 0`,
+				since: channelField(channel, "returnedAt"),
+			};
+		}
+		case "subscribed":
+		case "pending":
+		case "unsubscribed": {
+			if (!topic) return null;
+			const own = topicField(topic.key, "status");
+			const ownSince = sql`coalesce(${topicField(topic.key, "statusSince")}, ${topicField(topic.key, "changedAt")})`;
+			const optedOut = sql`coalesce(${channelField(topic.channel, "optedOut")}, 0)`;
+			if (status !== "unsubscribed") {
+				// max() of SQLite with several arguments: the larger, or NULL when one is NULL.
+				return {
+					has: sql`${own} = ${status} AND ${optedOut} = 0`,
+					since: sql`max(${ownSince}, coalesce(${channelField(topic.channel, "returnedAt")}, ''))`,
+				};
+			}
+			const optOutBegan = sql`coalesce(${channelField(topic.channel, "lastOptedOutAt")}, ${channelField(topic.channel, "optedOutAt")}, ${ownSince})`;
+			return {
+				has: sql`(${own} = 'unsubscribed' OR (${own} IS NOT NULL AND ${optedOut} = 1))`,
+				since: sql`CASE WHEN ${optedOut} = 1 THEN (CASE WHEN ${own} = 'unsubscribed' THEN min(${ownSince}, ${optOutBegan}) ELSE ${optOutBegan} END) ELSE ${ownSince} END`,
+			};
+		}
+	}
+}
+
+/** Raw SQL over `ch` (fixed text), with the range as parameters. */
+function perChannelRange(perChannel: { has: string; since: string }, range: { from?: string; to?: string }): SQL {
+	const since = sql.raw(perChannel.since);
+	return sql`${sql.raw(perChannel.has)}${range.from ? sql` AND ${since} >= ${range.from}` : sql``}${range.to ? sql` AND ${since} < ${range.to}` : sql``}`;
+}
+
+/**
+ * The status's begin time, as SQL over a contact row, for contacts with the status that began in
+ * the range (NULL for the others). Per channel: the earliest such begin over the channels.
+ */
+export function statusBeginInRange(begin: StatusBegin, range: { from?: string; to?: string }): SQL {
+	if ("perChannel" in begin) {
+		return sql`(SELECT min(${sql.raw(begin.perChannel.since)}) FROM json_each(contacts.consent, '$.channels') AS ch WHERE ${perChannelRange(begin.perChannel, range)})`;
+	}
+	const conditions = [begin.has];
+	if (range.from) conditions.push(sql`${begin.since} >= ${range.from}`);
+	if (range.to) conditions.push(sql`${begin.since} < ${range.to}`);
+	return sql`CASE WHEN ${sql.join(conditions, sql` AND `)} THEN ${begin.since} END`;
+}
+
+/** Conditions of a contacts export, or of a count of contacts by status. */
+export function contactConditions(filter: ContactExportFilter): SQL[] {
 	const where: SQL[] = [];
 	if (filter.businessUnit) where.push(sql`+business_unit = ${filter.businessUnit}`);
-	if (filter.from) where.push(sql`+updated_at >= ${filter.from}`);
-	if (filter.to) where.push(sql`+updated_at < ${filter.to}`);
-	const { status, channel, topic } = filter;
-	if (status === "blocked") where.push(sql`consent ->> '$.blocked' = 1`);
-	if (status === "opted_out" || status === "bounced") {
-		const field = status === "opted_out" ? "optedOut" : "bounced";
-		if (channel) where.push(sql`consent ->> ${channelFlag(field, channel)} = 1`);
-		else
-			where.push(
-				sql.raw(
-					`EXISTS (SELECT 1 FROM json_each(contacts.consent, '$.channels') AS c WHERE c.value ->> '${field}' = 1)`,
-				),
-			);
-	}
-	if (topic) {
-		const statusPath = topicStatusPath(topic.key);
-		const channelOptedOut = channelFlag("optedOut", topic.channel);
-		// The effective status is unsubscribed while the topic's channel is opted out.
-		if (status === "subscribed" || status === "pending") {
-			where.push(sql`consent ->> ${statusPath} = ${status} AND coalesce(consent ->> ${channelOptedOut}, 0) = 0`);
-		} else if (status === "unsubscribed") {
-			where.push(
-				sql`(consent ->> ${statusPath} = 'unsubscribed' OR (consent ->> ${statusPath} IS NOT NULL AND consent ->> ${channelOptedOut} = 1))`,
-			);
-		} else where.push(sql`consent ->> ${statusPath} IS NOT NULL`);
+	const begin = statusBegin(filter);
+	const range = { from: filter.from, to: filter.to };
+	if (!begin) {
+		if (filter.from) where.push(sql`+updated_at >= ${filter.from}`);
+		if (filter.to) where.push(sql`+updated_at < ${filter.to}`);
+		if (filter.topic) where.push(sql`${topicField(filter.topic.key, "status")} IS NOT NULL`);
+	} else if ("perChannel" in begin) {
+		where.push(
+			sql`EXISTS (SELECT 1 FROM json_each(contacts.consent, '$.channels') AS ch WHERE ${perChannelRange(begin.perChannel, range)})`,
+		);
+	} else {
+		where.push(begin.has);
+		if (filter.from) where.push(sql`${begin.since} >= ${filter.from}`);
+		if (filter.to) where.push(sql`${begin.since} < ${filter.to}`);
 	}
 	return where;
 }

@@ -15,13 +15,15 @@ import {
 	type StatsFilter,
 } from "../reports/stats";
 import { type AnyDatabase, database } from "./client";
+import { type ContactExportFilter, statusBegin, statusBeginInRange } from "./exports";
 
-/** The same bucketing in SQL. Weeks: back 6 days, then forward to a Monday, is the Monday on or before. */
-const BUCKET_SQL: Record<Interval, SQL> = {
-	day: sql.raw("substr(l.occurred_at, 1, 10)"),
-	week: sql.raw("date(substr(l.occurred_at, 1, 10), '-6 days', 'weekday 1')"),
-	month: sql.raw("substr(l.occurred_at, 1, 7)"),
-};
+/** The same bucketing in SQL, of a time column. Weeks: back 6 days, then forward to a Monday, is the Monday on or before. */
+const bucketSql = (column: string): Record<Interval, SQL> => ({
+	day: sql.raw(`substr(${column}, 1, 10)`),
+	week: sql.raw(`date(substr(${column}, 1, 10), '-6 days', 'weekday 1')`),
+	month: sql.raw(`substr(${column}, 1, 7)`),
+});
+const BUCKET_SQL = bucketSql("l.occurred_at");
 
 const KEY_SQL: Record<GroupBy, SQL> = {
 	channel: sql.raw("l.channel"),
@@ -77,6 +79,36 @@ export async function optOutTotals(
 	return db.all(
 		sql`SELECT ${KEY_SQL[groupBy]} AS key, count(*) AS count ${optOutRows(filter)} GROUP BY 1 ORDER BY 2 DESC, 1`,
 	);
+}
+
+/** The status of a contact count: a status, with its channel or topic (as the contacts export takes them). */
+export type ContactStatusFilter = Required<Pick<ContactExportFilter, "status">> &
+	Pick<ContactExportFilter, "channel" | "topic">;
+
+/** The query of contactStatusSeries, exported for the tests. */
+export function contactStatusSeriesQuery(filter: StatsFilter, status: ContactStatusFilter, interval: Interval): SQL {
+	const begin = statusBegin(status);
+	if (!begin) throw new Error("stats: a topic status needs its topic");
+	const range = { from: filter.from.toISOString(), to: filter.to.toISOString() };
+	const unit = filter.businessUnit === null ? sql`` : sql` WHERE business_unit = ${filter.businessUnit}`;
+	return sql`SELECT ${bucketSql("began")[interval]} AS bucket, count(*) AS count
+		FROM (SELECT ${statusBeginInRange(begin, range)} AS began FROM contacts${unit})
+		WHERE began IS NOT NULL GROUP BY 1 ORDER BY 1`;
+}
+
+/**
+ * Contacts whose status is `status` now and began in the range, per bucket of the time it began
+ * (what counts: src/reports/stats.ts); buckets without any are left out. Reads every contact of
+ * the business unit (or all of them).
+ */
+export async function contactStatusSeries(
+	env: { DB: D1Database },
+	filter: StatsFilter,
+	status: ContactStatusFilter,
+	interval: Interval,
+	db: AnyDatabase = database(env),
+): Promise<Array<{ bucket: string; count: number }>> {
+	return db.all(contactStatusSeriesQuery(filter, status, interval));
 }
 
 export interface CampaignStat {

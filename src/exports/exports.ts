@@ -7,12 +7,15 @@
  * as one chunk, and forgets it.
  */
 import { effectiveTopicStatus } from "../consent/decision";
-import { CHANNELS, type ConsentState, type TopicDefinition } from "../consent/types";
+import { optOutBegan } from "../consent/reducer";
+import { CHANNELS, type Channel, type ConsentState, type TopicDefinition } from "../consent/types";
 import { type AnyDatabase, readDatabase } from "../db/client";
 import {
+	CHANNEL_STATUSES,
 	CONTACT_STATUSES,
 	type ContactExportFilter,
 	type ContactExportRow,
+	type ContactStatus,
 	contactPage,
 	contactPageQuery,
 	type EventExportFilter,
@@ -24,7 +27,7 @@ import {
 import { countRows } from "../db/jobs";
 import type { Bindings } from "../env";
 
-export { CONTACT_STATUSES, type ContactExportFilter, type EventExportFilter };
+export { CHANNEL_STATUSES, CONTACT_STATUSES, type ContactExportFilter, type ContactStatus, type EventExportFilter };
 
 import { type CsvColumn, type CsvValue, createRowEncoder } from "./csv";
 
@@ -117,8 +120,9 @@ export async function csvStream<Row>(
 
 /**
  * The column layout of contacts.csv: identity and times, `blocked`, `optedOut:<channel>` and
- * `bounced:<channel>` for every channel, then `topic:<key>` (effective status) for every topic in
- * `topics`. The same names are import columns, so an export can be imported back.
+ * `bounced:<channel>` for every channel, `lastOptedOutAt`, then `topic:<key>` (effective status)
+ * for every topic in `topics`. The same names are import columns (`lastOptedOutAt` one the import
+ * skips), so an export can be imported back.
  */
 export function contactColumns(topics: readonly TopicDefinition[]): CsvColumn[] {
 	return [
@@ -132,8 +136,23 @@ export function contactColumns(topics: readonly TopicDefinition[]): CsvColumn[] 
 		{ name: "updatedAt", kind: "trusted" },
 		{ name: "blocked" },
 		...CHANNELS.flatMap((channel) => [{ name: `optedOut:${channel}` }, { name: `bounced:${channel}` }]),
+		{ name: "lastOptedOutAt", kind: "trusted" },
 		...topics.map((topic) => ({ name: `topic:${topic.key}` })),
 	];
+}
+
+/**
+ * When the latest opt-out period began: of `channel`, or the latest over the channels (empty:
+ * never opted out). It stays after the person opted back in.
+ */
+export function lastOptedOutAt(state: ConsentState, channel: Channel | undefined): string | null {
+	if (channel) return optOutBegan(state.channels[channel]);
+	let latest: string | null = null;
+	for (const name of CHANNELS) {
+		const began = optOutBegan(state.channels[name]);
+		if (began !== null && (latest === null || began > latest)) latest = began;
+	}
+	return latest;
 }
 
 export function contactsCsv(
@@ -171,6 +190,7 @@ export function contactsCsv(
 				const channelState = state.channels[channel];
 				values.push(channelState?.optedOut ?? false, channelState?.bounced ?? false);
 			}
+			values.push(lastOptedOutAt(state, filter.channel));
 			for (const topic of topics) values.push(effectiveTopicStatus(state, topic.key));
 			return row.encode(values);
 		},

@@ -25,6 +25,7 @@ const PLAIN_COLUMNS: Record<string, Column> = {
 	id: { kind: "ignored" },
 	createdat: { kind: "ignored" },
 	updatedat: { kind: "ignored" },
+	lastoptedoutat: { kind: "ignored" },
 };
 
 export const TOPIC_KEY = /^[a-z0-9][a-z0-9._-]{0,63}$/;

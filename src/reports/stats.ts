@@ -12,6 +12,12 @@
  *   list of recent events ledger_occurred_at; no new index is needed (see the query-plan test).
  * - A business-unit filter joins the contact: rows of erased contacts (their contact row is gone)
  *   then no longer count for any unit, while the unfiltered numbers keep them.
+ *
+ * Contacts by status (`/v1/stats/contacts`) count people, not events: the contacts that have a
+ * status now (opted out, returned, a topic's effective status, …) whose status began in the range,
+ * each once, in the bucket of the time it began; with a channel status and no channel, the earliest
+ * begin in the range over the channels. The same filter as the contacts export, so a bucket's count
+ * is the row count of the export of that bucket's range. Erased contacts have no status.
  */
 
 export const INTERVALS = ["day", "week", "month"] as const;

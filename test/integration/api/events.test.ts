@@ -37,6 +37,8 @@ describe("POST /v1/events", () => {
 			changedAt: "2026-01-02T02:04:05.000Z",
 			optedOutAt: "2026-01-02T02:04:05.000Z",
 			bouncedAt: null,
+			lastOptedOutAt: "2026-01-02T02:04:05.000Z",
+			returnedAt: null,
 		});
 
 		const [row] = await historyOf(email, "de");

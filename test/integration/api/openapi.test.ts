@@ -65,6 +65,7 @@ const OPERATION_IDS: Record<string, string> = {
 	"GET /v1/exports/{id}/download": "downloadExport",
 	"GET /v1/stats/opt-outs": "getOptOutStats",
 	"GET /v1/stats/campaigns": "getCampaignStats",
+	"GET /v1/stats/contacts": "getContactStats",
 };
 
 describe("OpenAPI and docs", () => {
@@ -101,6 +102,7 @@ describe("OpenAPI and docs", () => {
 				"GET /v1/leads",
 				"GET /v1/leads/history",
 				"GET /v1/stats/campaigns",
+				"GET /v1/stats/contacts",
 				"GET /v1/stats/opt-outs",
 				"GET /v1/topics",
 				"GET /v1/topics/{key}",

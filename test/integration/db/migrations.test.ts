@@ -14,7 +14,17 @@ import { env } from "cloudflare:workers";
 import { Column, is } from "drizzle-orm";
 import { CasingCache } from "drizzle-orm/casing";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { applyArrived, CONFIRMATION_REQUIRED, diffStates, isPreferenceEvent } from "../../../src/consent/reducer";
+import {
+	CHANNELS,
+	type Channel,
+	type ConsentEvent,
+	type ConsentState,
+	emptyConsentState,
+	type TopicDefinition,
+} from "../../../src/consent/types";
 import * as schema from "../../../src/db/schema";
 
 /** The first migration applied to a database with data in it: the newest one when this was written. */
@@ -22,6 +32,28 @@ const UPGRADE_FROM = "0003_trust.sql";
 
 /** Columns migrations deliberately drop (table.column): every other column must keep its values. */
 const DROPPED_COLUMNS = new Set(["suppressions.reason"]);
+
+/** The consent state without the begin times 0007 adds: what every other migration must leave as it was. */
+function withoutBeginTimes(state: ConsentState): ConsentState {
+	const { blockedAt: _, ...rest } = state;
+	return {
+		...rest,
+		channels: Object.fromEntries(
+			Object.entries(state.channels).map(([name, { lastOptedOutAt: _l, returnedAt: _r, ...channel }]) => [
+				name,
+				channel,
+			]),
+		),
+		topics: Object.fromEntries(
+			Object.entries(state.topics).map(([key, { statusSince: _s, ...topic }]) => [key, topic]),
+		),
+	};
+}
+
+/** Columns migrations deliberately add to (table.column): what must still be as it was. */
+const EXTENDED_COLUMNS: Record<string, (value: unknown) => unknown> = {
+	"contacts.consent": (value) => withoutBeginTimes(JSON.parse(String(value))),
+};
 
 type Row = Record<string, unknown>;
 interface TableSnapshot {
@@ -513,10 +545,11 @@ describe("migrations", () => {
 						continue;
 					}
 					expect(now.columns, `${table}.${column} is gone`).toContain(column);
+					const kept = EXTENDED_COLUMNS[`${table}.${column}`] ?? ((value: unknown) => value);
 					expect(
-						now.rows.map((row) => row[column]),
+						now.rows.map((row) => kept(row[column])),
 						`values of ${table}.${column}`,
-					).toEqual(old.rows.map((row) => row[column]));
+					).toEqual(old.rows.map((row) => kept(row[column])));
 				}
 			}
 		});
@@ -548,6 +581,30 @@ describe("migrations", () => {
 			]);
 		});
 
+		it("fills in the begin times of the consent state from the ledger (0007), raising each version by one", () => {
+			const consentOf = (email: string | null, phone: string | null = null) => {
+				const row = after
+					.get("contacts")
+					?.rows.find((candidate) => candidate.email === email && (phone === null || candidate.phone === phone));
+				return { state: JSON.parse(String(row?.consent)) as ConsentState, version: row?.version, row };
+			};
+			const anna = consentOf("anna.schmidt@example.de");
+			// Opted out of email by one-click three days ago; the provider's repeat a minute later does not move it.
+			expect(anna.state.channels.email).toMatchObject({ lastOptedOutAt: iso(3), returnedAt: null });
+			// Never opted out of SMS.
+			expect(anna.state.channels.sms).toMatchObject({ lastOptedOutAt: null, returnedAt: null });
+			// Subscribed by its Subscribe; the unsubscribe has no ledger row of its own here: its changedAt.
+			expect(anna.state.topics["sms-offers"]?.statusSince).toBe(iso(20));
+			expect(anna.state.topics["newsletter-de"]?.statusSince).toBe(iso(3));
+			expect(anna.state.blockedAt).toBeUndefined();
+			expect(consentOf("lea.huber@example.at").state.topics["newsletter-de"]?.statusSince).toBe(iso(1));
+			// Blocked without a Block row in the ledger: its last change stands in.
+			const blocked = consentOf(null, "+4915112345679");
+			expect(blocked.state.blockedAt).toBe(blocked.row?.updated_at);
+			expect(blocked.state.channels.sms).toMatchObject({ lastOptedOutAt: null, returnedAt: null });
+			for (const contact of [anna, blocked]) expect(contact.version).toBe(1);
+		});
+
 		it("leaves the schema src/db/schema.ts describes", async () => {
 			await expectDrizzleSchema(env.MIGRATION_DB);
 		});
@@ -577,5 +634,205 @@ describe("migrations", () => {
 
 	it("make the schema src/db/schema.ts describes on a new database", async () => {
 		await expectDrizzleSchema(env.DB);
+	});
+});
+
+describe("0007: the begin times it fills in for stored contacts are those the reducer keeps", () => {
+	const topic = (key: string, channel: Channel, doubleOptIn: boolean): TopicDefinition => ({
+		key,
+		name: key,
+		description: null,
+		channel,
+		doubleOptIn,
+		businessUnit: null,
+		providerRefs: {},
+	});
+	const TOPICS = [
+		topic("news", "email", false),
+		topic("kids", "email", true),
+		topic("pets", "email", true),
+		topic("sms-deals", "sms", false),
+	];
+	const topicOf = (key: string) => TOPICS.find((candidate) => candidate.key === key);
+	const channel = fc.constantFrom<Channel | null>(null, ...CHANNELS);
+
+	/** Events of every kind; those with a topic carry its channel, as the API fills it in. */
+	const event: fc.Arbitrary<Omit<ConsentEvent, "occurredAt">> = fc.oneof(
+		{
+			weight: 3,
+			arbitrary: fc.record({
+				event: fc.constantFrom("Opt Out", "Opt In"),
+				channel,
+				topic: fc.constant(null),
+				properties: fc.constant({}),
+			}),
+		},
+		fc.record({
+			event: fc.constant("Complaint"),
+			channel: fc.constantFrom<Channel | null>(null, "email", "sms"),
+			topic: fc.constant(null),
+			properties: fc.constant({}),
+		}),
+		{
+			weight: 4,
+			arbitrary: fc.constantFrom(...TOPICS).chain((t) =>
+				fc.record({
+					event: fc.constantFrom("Subscribe", "Unsubscribe", "Confirm Subscription"),
+					channel: fc.constant(t.channel),
+					topic: fc.constant(t.key),
+					properties: fc
+						.integer({ min: 0, max: 5 })
+						.map((n): Record<string, unknown> => (n === 0 ? { [CONFIRMATION_REQUIRED]: true } : {})),
+				}),
+			),
+		},
+		fc.record({
+			event: fc.constant("Confirm Subscription"),
+			channel: fc.constantFrom<Channel | null>(null, "email", "sms"),
+			topic: fc.constant(null),
+			properties: fc.constant({}),
+		}),
+		fc.record({
+			event: fc.constantFrom("Block", "Unblock"),
+			channel: fc.constant(null),
+			topic: fc.constant(null),
+			properties: fc.constant({}),
+		}),
+	);
+
+	/** A history in time order (distinct minutes, some equal), and the order it arrived in. */
+	const history = fc
+		.array(fc.tuple(event, fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 12 })
+		.map((events) => {
+			let minute = 0;
+			return events.map(([e, step]): ConsentEvent => {
+				minute += step;
+				return { ...e, occurredAt: new Date(Date.UTC(2026, 0, 1) + minute * 60_000).toISOString() };
+			});
+		})
+		.chain((events) =>
+			fc.tuple(
+				fc.constant(events),
+				fc.oneof(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length })),
+			),
+		);
+
+	interface Case {
+		id: string;
+		state: ConsentState;
+		inOrder: boolean;
+		rows: Array<{ event: ConsentEvent; changes: unknown[] }>;
+	}
+
+	/** The contact's actor, without D1: the state and the ledger rows of the events as they arrive. */
+	function arrive(id: string, events: readonly ConsentEvent[], arrival: readonly ConsentEvent[]): Case {
+		let state = emptyConsentState();
+		const applied: ConsentEvent[] = [];
+		const rows: Case["rows"] = [];
+		for (const e of arrival) {
+			const next = applyArrived(state, e, topicOf, applied);
+			rows.push({ event: e, changes: diffStates(state, next) });
+			if (isPreferenceEvent(e)) applied.push(e);
+			state = next;
+		}
+		return { id, state, inOrder: arrival.every((e, index) => e === events[index]), rows };
+	}
+
+	const cases = fc
+		.sample(history, { numRuns: 300, seed: 7007 })
+		.map(([events, arrival], index) => arrive(`c-${String(index).padStart(4, "0")}`, events, arrival));
+	let migrated: Map<string, ConsentState>;
+
+	beforeAll(async () => {
+		const db = env.MIGRATION_DB;
+		const from = env.TEST_MIGRATIONS.findIndex((migration) => migration.name.startsWith("0007_"));
+		expect(from).toBeGreaterThan(0);
+		await dropEverything(db);
+		await applyD1Migrations(db, env.TEST_MIGRATIONS.slice(0, from));
+		const statements = [
+			db
+				.prepare(
+					`INSERT INTO topics (key, name, channel, double_opt_in, provider_refs)
+					 SELECT value ->> 'key', value ->> 'key', value ->> 'channel', value ->> 'doubleOptIn', '{}' FROM json_each(?)`,
+				)
+				.bind(JSON.stringify(TOPICS)),
+		];
+		for (const contact of cases) {
+			// Stored as the code before 0007 wrote it: no begin times.
+			statements.push(
+				db
+					.prepare("INSERT INTO contacts (id, email, business_unit, consent) VALUES (?, ?, 'de', ?)")
+					.bind(contact.id, `${contact.id}@example.de`, JSON.stringify(withoutBeginTimes(contact.state))),
+				db
+					.prepare(
+						`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, occurred_at, received_at)
+						 SELECT ?1, value ->> 'event', value ->> 'channel', value ->> 'topic', value ->> 'changes', value ->> 'changed',
+						   value ->> 'properties', 'api', value ->> 'occurredAt', value ->> 'occurredAt'
+						 FROM json_each(?2) ORDER BY key`,
+					)
+					.bind(
+						contact.id,
+						JSON.stringify(
+							contact.rows.map(({ event: e, changes }) => ({
+								event: e.event,
+								channel: e.channel,
+								topic: e.topic,
+								changes: JSON.stringify(changes),
+								changed: changes.length > 0 ? 1 : 0,
+								properties: JSON.stringify(e.properties),
+								occurredAt: e.occurredAt,
+							})),
+						),
+					),
+			);
+		}
+		await db.batch(statements);
+		await applyD1Migrations(db, env.TEST_MIGRATIONS);
+		const { results } = await db.prepare("SELECT id, consent FROM contacts").all<{ id: string; consent: string }>();
+		migrated = new Map(results.map((row) => [row.id, JSON.parse(row.consent) as ConsentState]));
+	}, 60_000);
+
+	it("keeps everything else of the state", () => {
+		for (const contact of cases) {
+			expect(withoutBeginTimes(migrated.get(contact.id) as ConsentState)).toEqual(withoutBeginTimes(contact.state));
+		}
+	});
+
+	it("gives every channel its lastOptedOutAt and returnedAt, whatever order the events arrived in", () => {
+		// A Confirm Subscription without a topic opens a channel only if one of its topics was pending
+		// then; the ledger tells that by the row's changes, which a replay may have folded elsewhere:
+		// such histories count only when they arrived in time order.
+		const exact = cases.filter(
+			(contact) =>
+				contact.inOrder || !contact.rows.some(({ event: e }) => e.event === "Confirm Subscription" && !e.topic),
+		);
+		expect(exact.filter((contact) => !contact.inOrder).length).toBeGreaterThan(50);
+		for (const contact of exact) {
+			const state = migrated.get(contact.id) as ConsentState;
+			for (const name of CHANNELS) {
+				const expected = contact.state.channels[name];
+				if (!expected) continue;
+				expect(
+					{ lastOptedOutAt: state.channels[name]?.lastOptedOutAt, returnedAt: state.channels[name]?.returnedAt },
+					`${contact.id} ${name}`,
+				).toEqual({ lastOptedOutAt: expected.lastOptedOutAt, returnedAt: expected.returnedAt });
+			}
+		}
+	});
+
+	it("gives every topic its statusSince (events that arrived in time order), and blocked contacts their blockedAt", () => {
+		const inOrder = cases.filter((contact) => contact.inOrder);
+		expect(inOrder.length).toBeGreaterThan(50);
+		for (const contact of inOrder) {
+			const state = migrated.get(contact.id) as ConsentState;
+			for (const [key, topic] of Object.entries(contact.state.topics)) {
+				expect(state.topics[key]?.statusSince, `${contact.id} ${key}`).toBe(topic.statusSince);
+			}
+		}
+		for (const contact of cases) {
+			const state = migrated.get(contact.id) as ConsentState;
+			if (contact.state.blocked) expect(state.blockedAt, contact.id).toBe(contact.state.blockedAt);
+			else expect(state.blockedAt ?? null).toBeNull();
+		}
 	});
 });
