@@ -14,6 +14,8 @@ import { statsRouter } from "./api/stats";
 import { suppressionsRouter } from "./api/suppressions";
 import { topicsRouter } from "./api/topics";
 import { usersRouter } from "./api/users";
+import { CROSSENGAGE_TAG, crossEngageRouter, XNG_SECURITY_SCHEME } from "./crossengage/routes";
+import { XNG_AUTH_HEADER } from "./http/auth";
 import { bookmarks, documentBookmarks } from "./http/bookmark";
 import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
@@ -98,6 +100,7 @@ export function createApp(options: AppOptions = {}) {
 	app.route("/", exportsRouter);
 	app.route("/", importsRouter);
 	app.route("/", statsRouter);
+	app.route("/", crossEngageRouter);
 	app.route("/admin", adminRouter);
 	app.route("/", webhooksRouter(options.webhookDeps));
 	documentBookmarks(app.openAPIRegistry as unknown as Parameters<typeof documentBookmarks>[0]);
@@ -107,6 +110,13 @@ export function createApp(options: AppOptions = {}) {
 		scheme: "bearer",
 		description:
 			"`Authorization: Bearer <key>`: the ADMIN_TOKEN secret (every scope, every business unit), or a key from POST /v1/api-keys (its scopes, optionally limited to business units).",
+	});
+	app.openAPIRegistry.registerComponent("securitySchemes", XNG_SECURITY_SCHEME, {
+		type: "apiKey",
+		in: "header",
+		name: XNG_AUTH_HEADER,
+		description:
+			"`X-XNG-AuthToken: <key>`, the header CrossEngage clients send: the same keys as `bearer`, taken by the CrossEngage-compatible routes only. An `Authorization` header, when present, is the one that counts.",
 	});
 	const openApiConfig = {
 		openapi: "3.1.0",
@@ -174,6 +184,11 @@ export function createApp(options: AppOptions = {}) {
 				description: "Keys with scopes, optionally limited to business units. Needs the `admin` scope.",
 			},
 			{ name: "Dead letters", description: "Queue messages that failed every retry: inspect, replay or discard." },
+			{
+				name: CROSSENGAGE_TAG,
+				description:
+					"CrossEngage's user-management calls under `/crossengage`, for senders moving over: change only the base URL and the key. Users and leads keep their traits at the top level; `optOut` and traits that stand for topics (`providerRefs.crossengage`) become consent events in the ledger.",
+			},
 			{ name: "Service", description: "The service itself." },
 		],
 	};

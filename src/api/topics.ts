@@ -33,7 +33,7 @@ const TopicInputSchema = z
 			.openapi({ description: "Omit for a topic of every business unit." }),
 		providerRefs: z
 			.partialRecord(
-				z.enum(["sendgrid", "mailgun", "mailjet", "mandrill", "postmark", "ses"]),
+				z.enum(["sendgrid", "mailgun", "mailjet", "mandrill", "postmark", "ses", "crossengage"]),
 				z.string().min(1).max(200),
 			)
 			.optional()

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { secretsEqual, sha256Hex } from "../crypto";
 import { findLiveKey } from "../db/api-keys";
 import { getConfig } from "../env";
@@ -37,14 +37,40 @@ async function principalFor(token: string, env: AppEnv["Bindings"]): Promise<Pri
 	return principal;
 }
 
-/** Authenticates the bearer key and requires `scope` (the `admin` scope holds every scope). */
-export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
+/** The header CrossEngage clients send their key in; the compatible routes take the key from it too. */
+export const XNG_AUTH_HEADER = "X-XNG-AuthToken";
+
+export interface KeySources {
+	/** Also take the key from `X-XNG-AuthToken` when there is no `Authorization` header. */
+	xngAuthToken?: boolean;
+}
+
+/**
+ * The key a request presents: `Authorization: Bearer <key>`, or (where allowed) the bare key in
+ * `X-XNG-AuthToken`. An `Authorization` header, when present, is the one that counts, so a
+ * request never gets a second chance with another header.
+ */
+function presentedKey(c: Context<AppEnv>, sources: KeySources): string | null {
+	const authorization = c.req.header("authorization");
+	if (authorization !== undefined || !sources.xngAuthToken) {
+		return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1] ?? null;
+	}
+	const token = c.req.header(XNG_AUTH_HEADER)?.trim();
+	return token && !/\s/.test(token) ? token : null;
+}
+
+/**
+ * Authenticates the key and requires `scope` (the `admin` scope holds every scope). The key comes
+ * as a bearer token; `sources` may allow the CrossEngage header as well.
+ */
+export function requireScope(scope: Scope, sources: KeySources = {}): MiddlewareHandler<AppEnv> {
+	const expected = sources.xngAuthToken
+		? `A valid API key is required: Authorization: Bearer <key>, or ${XNG_AUTH_HEADER}: <key>.`
+		: "A valid API key is required: Authorization: Bearer <key>.";
 	return async (c, next) => {
-		const header = c.req.header("authorization") ?? "";
-		const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-		const principal = match?.[1] ? await principalFor(match[1], c.env) : null;
-		if (!principal)
-			throw new ApiError(401, "UNAUTHORIZED", "A valid API key is required: Authorization: Bearer <key>.");
+		const token = presentedKey(c, sources);
+		const principal = token ? await principalFor(token, c.env) : null;
+		if (!principal) throw new ApiError(401, "UNAUTHORIZED", expected);
 		if (!principal.scopes.has(scope) && !principal.scopes.has("admin")) {
 			throw new ApiError(403, "FORBIDDEN", `This key lacks the "${scope}" scope.`);
 		}

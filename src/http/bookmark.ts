@@ -38,12 +38,13 @@ export const BookmarkHeadersSchema = z.object({
 });
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-/** POSTs under /v1 that write nothing (they compute answers): no bookmark. */
+/** POSTs of the API that write nothing (they compute answers): no bookmark. */
 const READ_ONLY_POSTS = new Set(["/v1/consent/check", "/v1/links", "/v1/links/batch"]);
 
 /** Whether a successful answer of this operation carries a bookmark. */
 export function carriesBookmark(method: string, path: string): boolean {
-	return WRITE_METHODS.has(method.toUpperCase()) && path.startsWith("/v1/") && !READ_ONLY_POSTS.has(path);
+	const api = path.startsWith("/v1/") || path.startsWith("/crossengage/");
+	return WRITE_METHODS.has(method.toUpperCase()) && api && !READ_ONLY_POSTS.has(path);
 }
 
 /**

@@ -66,6 +66,9 @@ const OPERATION_IDS: Record<string, string> = {
 	"GET /v1/stats/opt-outs": "getOptOutStats",
 	"GET /v1/stats/campaigns": "getCampaignStats",
 	"GET /v1/stats/contacts": "getContactStats",
+	"PUT /crossengage/users/{id}": "crossEngageUpsertUser",
+	"PUT /crossengage/leads": "crossEngageUpsertLead",
+	"POST /crossengage/events": "crossEngageRecordEvents",
 };
 
 describe("OpenAPI and docs", () => {
@@ -120,11 +123,19 @@ describe("OpenAPI and docs", () => {
 				"PUT /v1/leads",
 				"PUT /v1/topics/{key}",
 				"PUT /v1/users/{externalId}",
+				"PUT /crossengage/users/{id}",
+				"PUT /crossengage/leads",
+				"POST /crossengage/events",
 			].sort(),
 		);
 		expect(doc.components.schemas.Contact.properties.consent).toBeDefined();
 		expect(doc.components.schemas.EventsRequest.additionalProperties).toBe(false);
 		expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+		expect(doc.components.securitySchemes.xngAuthToken).toMatchObject({
+			type: "apiKey",
+			in: "header",
+			name: "X-XNG-AuthToken",
+		});
 		expect(doc.paths["/v1/events"].post.requestBody.content["application/json"]).toBeDefined();
 	});
 
@@ -149,12 +160,20 @@ describe("OpenAPI and docs", () => {
 				expect(op.security).toEqual([]);
 				continue;
 			}
-			// A bearer key with the scopes the route needs (the `admin` scope includes every other).
-			expect(op.security, key).toHaveLength(1);
-			for (const [scheme, scopes] of Object.entries(op.security?.[0] ?? {})) {
-				expect(schemes[scheme], `${key}: scheme ${scheme}`).toBeDefined();
-				expect(scopes.length, key).toBeGreaterThan(0);
-				for (const scope of scopes) expect(SCOPES, key).toContain(scope);
+			// A bearer key with the scopes the route needs (the `admin` scope includes every other); the
+			// CrossEngage-compatible routes also take the same key in X-XNG-AuthToken, with the same scopes.
+			const alternatives = key.includes(" /crossengage/") ? ["bearer", "xngAuthToken"] : ["bearer"];
+			expect(
+				op.security?.flatMap((requirement) => Object.keys(requirement)),
+				key,
+			).toEqual(alternatives);
+			for (const requirement of op.security ?? []) {
+				for (const [scheme, scopes] of Object.entries(requirement)) {
+					expect(schemes[scheme], `${key}: scheme ${scheme}`).toBeDefined();
+					expect(scopes.length, key).toBeGreaterThan(0);
+					expect(scopes, key).toEqual(Object.values(op.security?.[0] ?? {})[0]);
+					for (const scope of scopes) expect(SCOPES, key).toContain(scope);
+				}
 			}
 			// What redocly's operation-4xx-response would check (off in redocly.yaml for /healthz's sake).
 			const problems = Object.entries(op.responses).filter(([status]) => /^4\d\d$/.test(status));
