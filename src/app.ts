@@ -20,7 +20,9 @@ import { bookmarks, documentBookmarks } from "./http/bookmark";
 import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
 import { adminRouter } from "./web/admin/routes";
+import { CONTENT_SECURITY_POLICY } from "./web/common/csp";
 import { APP_CSS } from "./web/common/styles";
+import { themeRouter } from "./web/common/theme";
 import { confirmRouter } from "./web/confirm/routes";
 import { renderDocs } from "./web/docs/view";
 import { preferencesRouter } from "./web/preferences/routes";
@@ -60,15 +62,10 @@ export function createApp(options: AppOptions = {}) {
 
 	app.use(
 		secureHeaders({
-			contentSecurityPolicy: {
-				defaultSrc: ["'none'"],
-				styleSrc: ["'self'"],
-				imgSrc: ["'self'", "data:"],
-				formAction: ["'self'"],
-				frameAncestors: ["'none'"],
-				baseUri: ["'none'"],
-			},
+			contentSecurityPolicy: CONTENT_SECURITY_POLICY,
 			crossOriginEmbedderPolicy: false,
+			// A page that shows a unit's logo sets its own, slightly wider policy (src/web/common/csp.ts).
+			overwrite: false,
 		}),
 	);
 	const defaultBodyLimit = bodyLimit({
@@ -194,6 +191,7 @@ export function createApp(options: AppOptions = {}) {
 	};
 	app.doc31("/openapi.json", openApiConfig);
 	app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(openApiConfig) as never)));
+	app.route("/", themeRouter);
 	app.get("/assets/app.css", (c) =>
 		c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
 	);

@@ -1,5 +1,7 @@
+import { normalizeBusinessUnit } from "./consent/normalize";
 import type { EspUnsubscribePolicy } from "./consent/provider-events";
 import { LinkSigner } from "./links/token";
+import { parseHexColour } from "./web/common/theme";
 
 /** The worker's bindings, as `wrangler types` generates them (worker-configuration.d.ts). */
 export type Bindings = Env;
@@ -17,6 +19,8 @@ export interface Config {
 	businessUnitLocales: Record<string, string>;
 	/** Business unit → ISO 3166-1 alpha-2 country (upper case), from BUSINESS_UNIT_COUNTRIES: phones may be national there. */
 	businessUnitCountries: Record<string, string>;
+	/** Business unit (or "*" for every other) → the sender's name, logo and accent colour on the pages, from BRANDING. */
+	branding: Record<string, BrandSettings>;
 	linkSigner: Promise<LinkSigner>;
 }
 
@@ -51,6 +55,83 @@ function parseCountries(json: string | null): Record<string, string> {
 	}
 }
 
+/** What BRANDING may set for a business unit; every field is checked, and left out when it is not usable. */
+export interface BrandSettings {
+	/** The sender's name, as the pages show it. */
+	name?: string;
+	/** An https URL of the logo: the pages' CSP then allows images from its origin. */
+	logoUrl?: string;
+	/** `rrggbb`, lower case. */
+	accent?: string;
+}
+
+const MAX_BRAND_NAME = 80;
+const MAX_LOGO_URL = 2048;
+
+function brandName(value: unknown): string | null {
+	if (typeof value !== "string") return null;
+	const name = value.trim();
+	return name !== "" && name.length <= MAX_BRAND_NAME && !/[\p{Cc}\p{Cf}]/u.test(name) ? name : null;
+}
+
+function logoUrl(value: unknown): string | null {
+	if (typeof value !== "string" || value.length > MAX_LOGO_URL) return null;
+	try {
+		const url = new URL(value);
+		return url.protocol === "https:" && url.username === "" && url.password === "" ? url.href : null;
+	} catch {
+		return null;
+	}
+}
+
+const BRAND_FIELDS: Record<keyof BrandSettings, (value: unknown) => string | null> = {
+	name: brandName,
+	logoUrl,
+	accent: (value) => (typeof value === "string" ? parseHexColour(value) : null),
+};
+
+/**
+ * BRANDING: `{"de": {"name": "Shop DE", "logoUrl": "https://…", "accent": "#0a7d4f"}, "*": {…}}`.
+ * A value that is not usable is logged (once per isolate, as the config is parsed once) and left
+ * out; the pages then use the defaults.
+ */
+function parseBranding(json: string | null): Record<string, BrandSettings> {
+	if (!json) return {};
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(json);
+	} catch {
+		parsed = null;
+	}
+	if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+		console.error("BRANDING is not a JSON object; pages use the default branding");
+		return {};
+	}
+	const branding: Record<string, BrandSettings> = {};
+	for (const [key, entry] of Object.entries(parsed)) {
+		const unit = key === "*" ? "*" : key.trim() === "" ? null : normalizeBusinessUnit(key);
+		if (!unit || typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+			console.error(`BRANDING: "${key}" is not a business unit with an object of settings; ignored`);
+			continue;
+		}
+		const settings: BrandSettings = {};
+		for (const [field, value] of Object.entries(entry as Record<string, unknown>)) {
+			if (!Object.hasOwn(BRAND_FIELDS, field)) {
+				console.error(`BRANDING: "${key}" has an unknown field "${field}"; ignored`);
+				continue;
+			}
+			const checked = BRAND_FIELDS[field as keyof BrandSettings](value);
+			if (checked === null) {
+				console.error(
+					`BRANDING: "${key}".${field} is not usable (name: up to ${MAX_BRAND_NAME} characters; logoUrl: https; accent: #rrggbb); ignored`,
+				);
+			} else settings[field as keyof BrandSettings] = checked;
+		}
+		branding[unit] = settings;
+	}
+	return branding;
+}
+
 const configs = new WeakMap<object, Config>();
 
 const blankToNull = (value: string | undefined): string | null => (value && value.trim() !== "" ? value.trim() : null);
@@ -69,6 +150,8 @@ export function getConfig(env: Bindings): Config {
 				.filter(Boolean),
 			businessUnitLocales: parseLocales(blankToNull(env.BUSINESS_UNIT_LOCALES)),
 			businessUnitCountries: parseCountries(blankToNull(env.BUSINESS_UNIT_COUNTRIES)),
+			// An optional var: wrangler.toml only shows an example of it.
+			branding: parseBranding(blankToNull((env as { BRANDING?: string }).BRANDING)),
 			linkSigner: LinkSigner.fromJson(blankToNull(env.LINK_SIGNING_KEYS) ?? undefined),
 		};
 		// A bad LINK_SIGNING_KEYS must not become an unhandled rejection; it surfaces where links are made.

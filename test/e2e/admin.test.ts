@@ -5,6 +5,7 @@ import {
 	baseUrl,
 	capture,
 	describeE2e,
+	expectNoAxeViolations,
 	expectPage,
 	heading,
 	linksFor,
@@ -61,6 +62,7 @@ describeE2e("admin dashboard /admin in Chromium", () => {
 		await expectPage(page, login);
 		expect(new URL(page.url()).pathname).toBe("/admin/login");
 		expect(await heading(page)).toBe("Sign in");
+		await expectNoAxeViolations(page, "admin sign-in");
 		await capture(page, "admin-login");
 
 		// A wrong token: 401, the form again with an alert.
@@ -70,6 +72,7 @@ describeE2e("admin dashboard /admin in Chromium", () => {
 		const refused = await navigation(page, () => page.keyboard.press("Enter"));
 		await expectPage(page, refused, 401);
 		expect(await text(page.getByRole("alert"))).toBe("That is not the admin token.");
+		await expectNoAxeViolations(page, "admin sign-in refused");
 
 		await page.getByLabel("Admin token").click();
 		await page.keyboard.type(adminToken);
@@ -90,6 +93,7 @@ describeE2e("admin dashboard /admin in Chromium", () => {
 			`5 in total; the most, 2, in ${[daysAgo(3), daysAgo(0)].map((d) => d.slice(0, 10)).sort()[0]}.`,
 		);
 		expect(await chart.locator(".bars rect").count()).toBe(3);
+		await expectNoAxeViolations(page, "admin dashboard");
 		await capture(page, "admin-dashboard");
 		// The same numbers in the table behind "The numbers per day".
 		await page.getByText("The numbers per day").click();
@@ -114,6 +118,7 @@ describeE2e("admin dashboard /admin in Chromium", () => {
 		const signedOut = await navigation(page, () => page.getByRole("button", { name: "Sign out" }).click());
 		await expectPage(page, signedOut);
 		expect(await text(page.getByRole("status"))).toBe("You are signed out.");
+		await expectNoAxeViolations(page, "admin signed out");
 		expect(await context.cookies()).toEqual([]);
 		await expectPage(page, await page.goto(`${baseUrl()}/admin`));
 		expect(new URL(page.url()).pathname).toBe("/admin/login");

@@ -32,7 +32,7 @@ describeE2e("double-opt-in confirmation /c/{token} in Chromium", () => {
 		const { page, watcher } = await openPage(browser());
 		await expectPage(page, await page.goto(confirmUrl as string));
 		expect(await heading(page)).toBe("Confirm your subscription");
-		expect(await page.getByRole("listitem").allTextContents()).toEqual(["Weekly digest"]);
+		expect(await page.getByRole("main").getByRole("listitem").allTextContents()).toEqual(["Weekly digest"]);
 		await expect(page.getByRole("button", { name: "Confirm subscription" }).isVisible()).resolves.toBe(true);
 		await capture(page, "confirm");
 		// A real browser with everything loaded (what a scanner that runs pages does): still pending.

@@ -10,6 +10,8 @@ export interface DomElement {
 	tagName: string;
 	textContent: string | null;
 	getAttribute(name: string): string | null;
+	removeAttribute(name: string): void;
+	remove(): void;
 	querySelector(selectors: string): DomElement | null;
 	querySelectorAll(selectors: string): Iterable<DomElement>;
 	append(...nodes: DomElement[]): void;

@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { E2E_BRAND } from "./brand";
 import { type ChildProcess, node, nodeProcess, root } from "./node";
 
 /**
@@ -9,7 +10,9 @@ import { type ChildProcess, node, nodeProcess, root } from "./node";
  * and its children (the whole process group) and removes the temp dir.
  */
 
-export type E2eSetup = { baseUrl: string; adminToken: string; chromiumPath: string } | { skip: string };
+export type E2eSetup =
+	| { baseUrl: string; adminToken: string; chromiumPath: string; linkSigningKeys: string }
+	| { skip: string };
 
 declare module "vitest" {
 	export interface ProvidedContext {
@@ -21,6 +24,12 @@ const ADMIN_TOKEN = "e2e-admin-token";
 const LINK_SIGNING_KEYS = JSON.stringify({ e2e: "e2e-link-signing-secret-0123456789" });
 const SUPPRESSION_PEPPER = "e2e-suppression-pepper";
 const STARTUP_TIMEOUT_MS = 120_000;
+
+// One branded business unit (test/e2e/brand.ts); every other unit keeps the defaults.
+const BRANDING = JSON.stringify({
+	[E2E_BRAND.businessUnit]: { name: E2E_BRAND.name, logoUrl: E2E_BRAND.logoUrl, accent: E2E_BRAND.accent },
+});
+const BUSINESS_UNIT_LOCALES = JSON.stringify({ de: "de", at: "de", ch: "de", [E2E_BRAND.businessUnit]: "pl" });
 
 const wrangler = node.join(root, "node_modules", ".bin", "wrangler");
 
@@ -139,6 +148,8 @@ export default async function setup(project: TestProject) {
 		LINK_SIGNING_KEYS,
 		SUPPRESSION_PEPPER,
 		PUBLIC_BASE_URL: baseUrl,
+		BRANDING,
+		BUSINESS_UNIT_LOCALES,
 	};
 	const child = node.spawn(
 		wrangler,
@@ -188,6 +199,6 @@ export default async function setup(project: TestProject) {
 		throw error;
 	}
 
-	project.provide("e2e", { baseUrl, adminToken: ADMIN_TOKEN, chromiumPath });
+	project.provide("e2e", { baseUrl, adminToken: ADMIN_TOKEN, chromiumPath, linkSigningKeys: LINK_SIGNING_KEYS });
 	return teardown;
 }

@@ -49,6 +49,7 @@ interface NodeApi {
 	mkdtempSync(prefix: string): string;
 	mkdirSync(path: string, options?: { recursive: boolean }): void;
 	writeFileSync(path: string, data: string): void;
+	readFileSync(path: string, encoding: "utf8"): string;
 	existsSync(path: string): boolean;
 	rmSync(path: string, options: { recursive: boolean; force: boolean }): void;
 	tmpdir(): string;

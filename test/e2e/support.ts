@@ -138,10 +138,77 @@ export async function expectPage(page: Page, response: Response | null, status =
 			rules: sheet.cssRules.length,
 		})),
 	);
-	expect(sheets).toHaveLength(1);
+	// A business unit's accent colour comes as a second stylesheet of ours.
+	expect(sheets.length).toBeGreaterThanOrEqual(1);
+	expect(sheets.length).toBeLessThanOrEqual(2);
 	expect(sheets[0]?.path).toBe("/assets/app.css");
 	expect(sheets[0]?.rules).toBeGreaterThan(10);
+	if (sheets[1]) expect(sheets[1].path).toMatch(/^\/assets\/theme\/[0-9a-f]{6}\.css$/);
 	expect(await page.locator("h1").count()).toBe(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// axe-core
+
+/** WCAG 2.1 A and AA. */
+const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+interface AxeViolation {
+	id: string;
+	impact: string | null;
+	help: string;
+	nodes: Array<{ target: unknown[]; failureSummary?: string }>;
+}
+
+interface AxeWindow {
+	axe: {
+		run(
+			context: unknown,
+			options: {
+				runOnly: { type: "tag"; values: string[] };
+				rules: Record<string, { enabled: boolean }>;
+				resultTypes: string[];
+			},
+		): Promise<{ violations: AxeViolation[] }>;
+	};
+	document: unknown;
+}
+
+let axeSource: string | undefined;
+
+/**
+ * Runs axe-core (WCAG 2.1 AA rules) on the page as it is and expects no violation. The pages'
+ * CSP forbids inline scripts, so `page.addScriptTag({content})` would be refused: axe's source is
+ * evaluated through the DevTools protocol instead (`page.evaluate`), which the page's CSP does not
+ * govern. No `bypassCSP`: the page is checked under its real policy, and the watcher would still
+ * report any violation.
+ */
+export async function expectNoAxeViolations(page: Page, what: string, options: { skipRules?: string[] } = {}) {
+	expect(await axeViolations(page, options), `axe-core on ${what}`).toEqual([]);
+}
+
+/** axe-core's WCAG 2.1 AA violations on the page as it is: each rule with the elements that break it. */
+export async function axeViolations(
+	page: Page,
+	{ skipRules = [] }: { skipRules?: string[] } = {},
+): Promise<Array<{ rule: string; nodes: string[] }>> {
+	axeSource ??= node.readFileSync(node.join(root, "node_modules", "axe-core", "axe.min.js"), "utf8");
+	await page.evaluate(axeSource);
+	return page.evaluate(
+		async ({ tags, skip }) => {
+			const { axe, document } = globalThis as unknown as AxeWindow;
+			const result = await axe.run(document, {
+				runOnly: { type: "tag", values: tags },
+				rules: Object.fromEntries(skip.map((rule) => [rule, { enabled: false }])),
+				resultTypes: ["violations"],
+			});
+			return result.violations.map((violation) => ({
+				rule: `${violation.id} (${violation.impact}): ${violation.help}`,
+				nodes: violation.nodes.map((node) => `${node.target.join(" ")}: ${node.failureSummary ?? ""}`),
+			}));
+		},
+		{ tags: WCAG_TAGS, skip: skipRules },
+	);
 }
 
 // ---------------------------------------------------------------------------------------------

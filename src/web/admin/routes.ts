@@ -212,8 +212,15 @@ adminRouter.get("/jobs", async (c) => {
 	if (access === "none") return c.redirect(`/admin/login?next=${encodeURIComponent("/admin/jobs")}`, 302);
 	const jobs = await recentJobs(c.env, RECENT_JOBS);
 	const running = jobs.some((job) => job.status === "queued" || job.status === "running");
+	// The reloading can be turned off (WCAG 2.2.1): ?reload=off.
+	const reloading = running && c.req.query("reload") !== "off";
 	return c.html(
-		renderJobsPage({ jobs, signedIn: access === "session", refreshSeconds: running ? JOBS_REFRESH_SECONDS : null }),
+		renderJobsPage({
+			jobs,
+			signedIn: access === "session",
+			refreshSeconds: reloading ? JOBS_REFRESH_SECONDS : null,
+			reloadOff: running && !reloading,
+		}),
 		200,
 	);
 });

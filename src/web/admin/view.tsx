@@ -478,6 +478,8 @@ export interface JobsPageProps {
 	signedIn: boolean;
 	/** Seconds until the page reloads itself; null: nothing runs. */
 	refreshSeconds: number | null;
+	/** A job runs, and the person turned the reloading off. */
+	reloadOff?: boolean;
 }
 
 const STATUS_TEXT: Record<Job["status"], string> = {
@@ -551,6 +553,15 @@ export function renderJobsPage(props: JobsPageProps): string {
 				time. The latest jobs, newest first.
 				{props.refreshSeconds ? ` This page reloads every ${props.refreshSeconds} seconds while a job runs.` : ""}
 			</p>
+			{props.refreshSeconds ? (
+				<p class="small">
+					<a href="/admin/jobs?reload=off">Stop reloading this page</a>
+				</p>
+			) : props.reloadOff ? (
+				<p class="small">
+					<a href="/admin/jobs">Reload this page every few seconds while a job runs</a>
+				</p>
+			) : null}
 			<p role="status">
 				{active === 0 ? "No job is running." : `${active} job${active === 1 ? "" : "s"} queued or running.`}
 			</p>

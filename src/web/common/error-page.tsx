@@ -1,15 +1,14 @@
-import type { Locale, MessageKey, Translate } from "./i18n";
-import { Layout, renderPage } from "./layout";
+import type { MessageKey } from "./i18n";
+import { Layout, type PageShell, renderPage } from "./layout";
 
 export type ErrorMessageKey = Extract<MessageKey, `error.${string}`>;
 
 /** A friendly page for a link that cannot be used: what happened, and that nothing was changed. */
-export function renderErrorPage(locale: Locale, t: Translate, message: ErrorMessageKey): string {
+export function renderErrorPage(shell: PageShell, message: ErrorMessageKey): string {
 	return renderPage(
-		<Layout locale={locale} t={t} title={t("error.title")}>
-			<h1>{t("error.title")}</h1>
+		<Layout shell={shell} title={shell.t("error.title")}>
 			<div class="notice error" role="alert">
-				<p>{t(message)}</p>
+				<p>{shell.t(message)}</p>
 			</div>
 		</Layout>,
 	);

@@ -1,37 +1,93 @@
 import type { Child, FC } from "hono/jsx";
-import type { Locale, Translate } from "./i18n";
+import type { Brand } from "./branding";
+import { LOCALE_NAMES, LOCALES, type Locale, type Translate } from "./i18n";
+
+/** What every public page shows around its content: language, sender, the address, the language switch. */
+export interface PageShell {
+	locale: Locale;
+	t: Translate;
+	brand: Brand;
+	/** The address the link is for, masked (mask.ts); null where there is none to show. */
+	address: string | null;
+	/** The path the language switch links to (the page itself, token included); null: no switch. */
+	switchPath: string | null;
+	/** A path of ours with the language the person chose (`?lang=`), so that it stays chosen. */
+	link: (path: string) => string;
+}
+
+/** `?lang=xx` on a path, for a language the person chose; the path as it is otherwise. */
+export function withLanguage(path: string, chosen: Locale | null): string {
+	if (!chosen) return path;
+	return `${path}${path.includes("?") ? "&" : "?"}lang=${chosen}`;
+}
 
 /**
- * The frame of every public page: no script (the CSP, default-src 'none', allows none), one
- * stylesheet, readable on a phone, a main landmark for screen readers.
+ * Links to the page in every language: plain links (no script, no form), each named in its own
+ * language with `lang` and `hreflang`, the current one marked with aria-current.
  */
-export const Layout: FC<{ locale: Locale; t: Translate; title: string; children?: Child; script?: string }> = ({
-	locale,
-	t,
-	title,
-	children,
-	script,
-}) => (
-	<html lang={locale}>
-		<head>
-			<meta charset="utf-8" />
-			<meta name="viewport" content="width=device-width, initial-scale=1" />
-			<meta name="robots" content="noindex, nofollow" />
-			<meta name="referrer" content="no-referrer" />
-			<title>{title}</title>
-			<link rel="stylesheet" href="/assets/app.css" />
-			{/* No favicon: an empty data: icon keeps browsers from asking for /favicon.ico (a 404). */}
-			<link rel="icon" href="data:," />
-			{script ? <script src={script} defer /> : null}
-		</head>
-		<body>
-			<main class="page">
-				{children}
-				<p class="muted small">{t("page.footer")}</p>
-			</main>
-		</body>
-	</html>
+const LanguageSwitch: FC<{ shell: PageShell; path: string }> = ({ shell, path }) => (
+	<nav class="languages" aria-label={shell.t("lang.label")}>
+		<ul>
+			{LOCALES.map((locale) => (
+				<li>
+					<a
+						href={withLanguage(path, locale)}
+						lang={locale}
+						hreflang={locale}
+						aria-current={locale === shell.locale ? "true" : undefined}
+					>
+						{LOCALE_NAMES[locale]}
+					</a>
+				</li>
+			))}
+		</ul>
+	</nav>
 );
+
+/**
+ * The frame of every public page: no script (the CSP, default-src 'none', allows none), our
+ * stylesheet (and the business unit's colours), the sender's name and logo, the page's one h1,
+ * the address the link is for, a main landmark for screen readers.
+ */
+export const Layout: FC<{ shell: PageShell; title: string; children?: Child }> = ({ shell, title, children }) => {
+	const { locale, t, brand } = shell;
+	return (
+		<html lang={locale}>
+			<head>
+				<meta charset="utf-8" />
+				<meta name="viewport" content="width=device-width, initial-scale=1" />
+				<meta name="robots" content="noindex, nofollow" />
+				{/* The token is in the URL: no Referer for the logo's host or any link. */}
+				<meta name="referrer" content="no-referrer" />
+				<title>{title}</title>
+				<link rel="stylesheet" href="/assets/app.css" />
+				{brand.themeHref ? <link rel="stylesheet" href={brand.themeHref} /> : null}
+				{/* No favicon: an empty data: icon keeps browsers from asking for /favicon.ico (a 404). */}
+				<link rel="icon" href="data:," />
+			</head>
+			<body>
+				<header class="brand-bar">
+					<div class="brand-inner">
+						<p class="brand">
+							{/* The name is next to it: the logo adds nothing a screen reader should read twice. */}
+							{brand.logoUrl ? (
+								<img class="brand-logo" src={brand.logoUrl} alt="" height="40" referrerpolicy="no-referrer" />
+							) : null}
+							<span class="brand-name">{brand.name}</span>
+						</p>
+						{shell.switchPath ? <LanguageSwitch shell={shell} path={shell.switchPath} /> : null}
+					</div>
+				</header>
+				<main class="page">
+					<h1>{title}</h1>
+					{shell.address ? <p class="muted small">{t("page.for", { address: shell.address })}</p> : null}
+					{children}
+					<p class="muted small">{t("page.footer")}</p>
+				</main>
+			</body>
+		</html>
+	);
+};
 
 /** Renders a page as a full HTML document. */
 export function renderPage(page: ReturnType<FC>): string {

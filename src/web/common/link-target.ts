@@ -1,11 +1,12 @@
 import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../../consent/normalize";
 import { topicAvailableIn } from "../../consent/topics";
 import { CHANNELS, type Channel, type TopicDefinition } from "../../consent/types";
-import { type Contact, findContact } from "../../db/contacts";
+import { type Contact, findContact, findOrCreateLead } from "../../db/contacts";
 import { findTopic } from "../../db/topics";
 import { type Bindings, getConfig } from "../../env";
 import type { LinkClaims, LinkPurpose } from "../../links/token";
 import type { ErrorMessageKey } from "./error-page";
+import { maskAddress } from "./mask";
 
 export type LeadSubject = { email: string; businessUnit: string } | { phone: string; businessUnit: string };
 
@@ -101,3 +102,35 @@ export async function resolveLink(env: Bindings, token: string, purpose: LinkPur
 		},
 	};
 }
+
+/**
+ * The address the link is for, masked: the one its channel reaches (the phone for SMS and
+ * WhatsApp, else the email), or the contact's other one. Never the externalId.
+ */
+export function maskedAddressOf(target: LinkTarget): string | null {
+	const holder = target.contact ?? target.leadSubject;
+	if (!holder) return null;
+	const email = "email" in holder && holder.email ? { email: holder.email } : null;
+	const phone = "phone" in holder && holder.phone ? { phone: holder.phone } : null;
+	const channel = target.channel ?? target.topic?.channel ?? null;
+	const address = channel === "sms" || channel === "whatsapp" ? (phone ?? email) : (email ?? phone);
+	return address ? maskAddress(address) : null;
+}
+
+/**
+ * Where a link's events are written: its contact, or for an email/phone link without one, the lead
+ * made at the write (only ever by a POST or a mail, never by a GET).
+ */
+export function linkWriteTarget(env: Bindings, target: LinkTarget) {
+	const { contact, leadSubject } = target;
+	return {
+		businessUnit: target.businessUnit,
+		contact: contact
+			? async () => contact
+			: () => findOrCreateLead(env, leadSubject as NonNullable<typeof leadSubject>),
+	};
+}
+
+/** The link's own topic only: the unsubscribe paths never load the topic table. */
+export const linkTopics = (target: LinkTarget): Map<string, TopicDefinition> =>
+	new Map(target.topic ? [[target.topic.key, target.topic]] : []);

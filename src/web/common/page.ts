@@ -9,26 +9,66 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { IncomingEvent, TopicDefinition } from "../../consent/types";
 import type { EventContext } from "../../contacts/contact-actor";
 import { linkBaseFor, recordEvents, requestContext } from "../../contacts/record-events";
-import { type Contact, findOrCreateLead } from "../../db/contacts";
 import { getConfig } from "../../env";
 import { toApiError } from "../../http/errors";
 import type { AppEnv } from "../../http/router";
+import { type Brand, brandFor } from "./branding";
+import { contentSecurityPolicy } from "./csp";
 import { type ErrorMessageKey, renderErrorPage } from "./error-page";
-import { pickLocale, translator } from "./i18n";
-import type { LinkFailure, LinkTarget } from "./link-target";
+import { localeOf, pickLocale, translator } from "./i18n";
+import { type PageShell, withLanguage } from "./layout";
+import { type LinkFailure, type LinkTarget, linkTopics, linkWriteTarget } from "./link-target";
 
 export type PageContext = Context<AppEnv>;
 
-/** Personal pages: never cached, never indexed. The global middleware adds the CSP. */
+/**
+ * Personal pages: never cached, never indexed. The global middleware adds the CSP; a page with a
+ * logo sends its own, the same with the logo's origin (`brandHeaders`).
+ */
 export const PAGE_HEADERS = { "cache-control": "no-store", "x-robots-tag": "noindex" };
 
-export function localize(c: PageContext, businessUnit: string | null) {
-	const locale = pickLocale(businessUnit, c.req.header("accept-language"), getConfig(c.env).businessUnitLocales);
-	return { locale, t: translator(locale) };
+/** The name pages show for the sender when BRANDING names none: the service's host. */
+function hostOf(c: PageContext): string {
+	const base = getConfig(c.env).publicBaseUrl;
+	try {
+		return new URL(base ?? c.req.url).host;
+	} catch {
+		return new URL(c.req.url).host;
+	}
 }
 
-export const page = (c: PageContext, html: string, status: ContentfulStatusCode = 200) =>
-	c.html(html, status, PAGE_HEADERS);
+export interface ShellOptions {
+	businessUnit: string | null;
+	/** The masked address the page is for. */
+	address?: string | null;
+	/** Whether the language switch links to this page: not for an answer only a POST can show again. */
+	languageSwitch?: boolean;
+}
+
+/**
+ * What frames the page: its language (the switch's `?lang=`, the business unit's, Accept-Language),
+ * the business unit's branding, the address, and the switch's links to the page itself.
+ */
+export function pageShell(c: PageContext, options: ShellOptions): PageShell {
+	const config = getConfig(c.env);
+	const chosen = localeOf(c.req.query("lang"));
+	const locale = pickLocale(options.businessUnit, c.req.header("accept-language"), config.businessUnitLocales, chosen);
+	return {
+		locale,
+		t: translator(locale),
+		brand: brandFor(config.branding, options.businessUnit, hostOf(c)),
+		address: options.address ?? null,
+		switchPath: options.languageSwitch === false ? null : new URL(c.req.url).pathname,
+		link: (path) => withLanguage(path, chosen),
+	};
+}
+
+/** The CSP with the logo's origin for a page that shows one; nothing otherwise (the global policy holds). */
+export const brandHeaders = (brand: Brand): Record<string, string> =>
+	brand.logoOrigin ? { "content-security-policy": contentSecurityPolicy(brand.logoOrigin) } : {};
+
+export const page = (c: PageContext, shell: PageShell, html: string, status: ContentfulStatusCode = 200) =>
+	c.html(html, status, { ...PAGE_HEADERS, ...brandHeaders(shell.brand) });
 
 export function errorPage(
 	c: PageContext,
@@ -36,8 +76,8 @@ export function errorPage(
 	message: ErrorMessageKey,
 	businessUnit: string | null,
 ) {
-	const { locale, t } = localize(c, businessUnit);
-	return page(c, renderErrorPage(locale, t, message), status);
+	const shell = pageShell(c, { businessUnit });
+	return page(c, shell, renderErrorPage(shell, message), status);
 }
 
 export const failurePage = (c: PageContext, failure: LinkFailure) =>
@@ -67,17 +107,7 @@ export async function readForm(c: PageContext): Promise<Form | null> {
 
 export const first = (form: Form, name: string): string | null => form.get(name)?.[0] ?? null;
 
-/** The contact, or for an email/phone link without one, the lead made now (only ever on a POST). */
-function contactOf(c: PageContext, target: LinkTarget): () => Promise<Contact> {
-	const { contact, leadSubject } = target;
-	if (contact) return async () => contact;
-	return () => findOrCreateLead(c.env, leadSubject as NonNullable<typeof leadSubject>);
-}
-
-/**
- * Applies events through the one write path. `topics` defaults to the link's own topic only: the
- * unsubscribe paths never load the topic table.
- */
+/** Applies events through the one write path; `topics` defaults to the link's own topic. */
 export function record(
 	c: PageContext,
 	target: LinkTarget,
@@ -87,11 +117,11 @@ export function record(
 ) {
 	return recordEvents(
 		c.env,
-		{ businessUnit: target.businessUnit, contact: contactOf(c, target) },
+		linkWriteTarget(c.env, target),
 		events,
 		requestContext(c.req.raw, source, target.claims.campaign ?? null),
 		linkBaseFor(c.env, c.req.raw),
-		topics ?? new Map(target.topic ? [[target.topic.key, target.topic]] : []),
+		topics ?? linkTopics(target),
 	);
 }
 

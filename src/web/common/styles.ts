@@ -1,6 +1,6 @@
 /** The one stylesheet, served from /assets/app.css so pages need no inline styles under the CSP. */
 export const APP_CSS = `
-:root { color-scheme: light; --fg: #1b1f24; --muted: #57606a; --accent: #0a58ca; --line: #d0d7de; --bg: #ffffff; --soft: #f6f8fa; }
+:root { color-scheme: light; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --bg: #ffffff; --soft: #f6f8fa; --accent: #0a58ca; --accent-strong: #0a3069; --button: #0a58ca; --on-button: #ffffff; --on-accent-strong: #ffffff; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 4rem; }
@@ -11,6 +11,8 @@ a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible
 code, pre { font: .9em/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--soft); border-radius: 4px; }
 code { padding: .1em .3em; }
 pre { padding: .75rem; overflow-x: auto; }
+/* Long inline code (a query string in the API docs) wraps rather than widening a phone's page. */
+p code, li code, td code { overflow-wrap: anywhere; }
 .op { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; margin: .75rem 0; }
 .op h3 { margin: 0; font-size: 1rem; display: flex; gap: .5rem; flex-wrap: wrap; align-items: baseline; }
 .method { font: 700 .8rem ui-monospace, monospace; text-transform: uppercase; padding: .1rem .4rem; border-radius: 4px; background: #ddf4ff; color: #0550ae; }
@@ -30,8 +32,8 @@ label { display: block; }
 .choice input { margin-top: .2rem; width: 1.15rem; height: 1.15rem; flex: none; }
 textarea, input[type=email], input[type=text], select { width: 100%; font: inherit; padding: .5rem .6rem; border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: var(--fg); }
 textarea { min-height: 5rem; }
-button, .button { display: inline-block; font: inherit; font-weight: 600; padding: .65rem 1.2rem; border-radius: 6px; border: 1px solid #0a3069; background: #0a58ca; color: #fff; cursor: pointer; text-decoration: none; min-height: 44px; }
-button.secondary, .button.secondary { background: #fff; color: #0a3069; }
+button, .button { display: inline-block; font: inherit; font-weight: 600; padding: .65rem 1.2rem; border-radius: 6px; border: 1px solid var(--accent-strong); background: var(--button); color: var(--on-button); cursor: pointer; text-decoration: none; min-height: 44px; }
+button.secondary, .button.secondary { background: #fff; color: var(--accent-strong); }
 .actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 fieldset.group { border: 1px solid var(--line); border-radius: 8px; padding: .5rem 1rem .75rem; margin: 1rem 0; }
@@ -42,10 +44,18 @@ fieldset.group legend { padding: 0 .35rem; margin-bottom: 0; font-size: 1.05rem;
 .notice.warning { border-left-color: #9a6700; }
 .desc.warning { color: #7a4d00; }
 .notice p { margin: .25rem 0; }
-button:hover, .button:hover { background: #0a3069; }
-button.secondary:hover, .button.secondary:hover { background: var(--soft); }
+button:hover, .button:hover { background: var(--accent-strong); color: var(--on-accent-strong); }
+button.secondary:hover, .button.secondary:hover { background: var(--soft); color: var(--accent-strong); }
 input[type=checkbox]:focus-visible, input[type=radio]:focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }
 @media (max-width: 30rem) { main { padding: 1rem .75rem 3rem; } .actions > * { width: 100%; text-align: center; } }
+.brand-bar { border-bottom: 1px solid var(--line); border-top: 4px solid var(--button); }
+.brand-inner { max-width: 36rem; margin: 0 auto; padding: .6rem 1rem; display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: center; justify-content: space-between; }
+.brand { display: flex; align-items: center; gap: .6rem; margin: 0; font-weight: 600; overflow-wrap: anywhere; }
+.brand-logo { display: block; height: 40px; width: auto; max-width: 10rem; object-fit: contain; }
+.languages ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0 .6rem; font-size: .875rem; }
+.languages a { display: inline-block; padding: .3rem .1rem; }
+.languages a[aria-current] { color: var(--fg); font-weight: 700; text-decoration: none; }
+@media (max-width: 30rem) { .brand-inner { padding: .5rem .75rem; } }
 .admin-bar { display: flex; justify-content: space-between; align-items: center; gap: 1rem; padding: .5rem 1rem; background: #0a3069; color: #fff; }
 .admin-brand { font-weight: 600; }
 .admin-bar button.small-button { min-height: 36px; padding: .3rem .9rem; border-color: #fff; }

@@ -6,11 +6,14 @@ import { effectiveTopicStatus } from "../../consent/decision";
 import { emptyConsentState, type IncomingEvent, type TopicDefinition } from "../../consent/types";
 import { loadTopics } from "../../db/topics";
 import { getConfig } from "../../env";
-import { type LinkTarget, resolveLink } from "../common/link-target";
-import { failurePage, localize, type PageContext, page, pageRouter, record } from "../common/page";
+import { type LinkTarget, maskedAddressOf, resolveLink } from "../common/link-target";
+import { failurePage, type PageContext, page, pageRouter, pageShell, record } from "../common/page";
 import { renderConfirmedPage, renderConfirmPage } from "./view";
 
 export const confirmRouter = pageRouter();
+
+const shellFor = (c: PageContext, target: LinkTarget) =>
+	pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
 
 interface Confirmation {
 	state: "ready" | "already" | "nothing";
@@ -40,10 +43,10 @@ confirmRouter.get("/c/:token", async (c) => {
 	const resolved = await resolveLink(c.env, token, "confirm");
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const { locale, t } = localize(c, target.businessUnit);
+	const shell = shellFor(c, target);
 	const confirmation = await confirmationFor(c, target);
 	const topicNames = confirmation.topics.map((topic) => topic.name);
-	return page(c, renderConfirmPage({ locale, t, token, state: confirmation.state, topicNames }));
+	return page(c, shell, renderConfirmPage({ shell, token, state: confirmation.state, topicNames }));
 });
 
 confirmRouter.post("/c/:token", async (c) => {
@@ -51,10 +54,10 @@ confirmRouter.post("/c/:token", async (c) => {
 	const resolved = await resolveLink(c.env, token, "confirm");
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const { locale, t } = localize(c, target.businessUnit);
+	const shell = shellFor(c, target);
 	const confirmation = await confirmationFor(c, target);
 	if (confirmation.state === "nothing") {
-		return page(c, renderConfirmPage({ locale, t, token, state: "nothing", topicNames: [] }));
+		return page(c, shell, renderConfirmPage({ shell, token, state: "nothing", topicNames: [] }));
 	}
 	// A repeated confirmation is harmless: recorded, changes nothing.
 	const event: IncomingEvent = target.topic
@@ -70,9 +73,9 @@ confirmRouter.post("/c/:token", async (c) => {
 	});
 	return page(
 		c,
+		shell,
 		renderConfirmedPage({
-			locale,
-			t,
+			shell,
 			topicNames: confirmation.topics.map((topic) => topic.name),
 			preferencesUrl: `/p/${manageToken}`,
 		}),

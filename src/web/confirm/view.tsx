@@ -1,5 +1,4 @@
-import type { Locale, Translate } from "../common/i18n";
-import { Layout, renderPage } from "../common/layout";
+import { Layout, type PageShell, renderPage } from "../common/layout";
 
 /** The names of the topics a confirmation covers, as a list. */
 const TopicList = ({ names }: { names: string[] }) => (
@@ -15,21 +14,20 @@ const TopicList = ({ names }: { names: string[] }) => (
  * link, some run scripts): only the button, a POST, does. `state` "ready" shows the button.
  */
 export function renderConfirmPage(props: {
-	locale: Locale;
-	t: Translate;
+	shell: PageShell;
 	token: string;
 	state: "ready" | "already" | "nothing";
 	topicNames: string[];
 }): string {
-	const { locale, t, token } = props;
+	const { shell, token } = props;
+	const { t } = shell;
 	return renderPage(
-		<Layout locale={locale} t={t} title={t("confirm.title")}>
-			<h1>{t("confirm.title")}</h1>
+		<Layout shell={shell} title={t("confirm.title")}>
 			{props.state === "ready" ? (
 				<>
 					<p>{t("confirm.text")}</p>
 					<TopicList names={props.topicNames} />
-					<form method="post" action={`/c/${token}`}>
+					<form method="post" action={shell.link(`/c/${token}`)}>
 						<div class="actions">
 							<button type="submit">{t("confirm.submit")}</button>
 						</div>
@@ -47,22 +45,21 @@ export function renderConfirmPage(props: {
 
 /** After the POST: what is now subscribed, and the way to the preference center. */
 export function renderConfirmedPage(props: {
-	locale: Locale;
-	t: Translate;
+	shell: PageShell;
 	topicNames: string[];
 	preferencesUrl: string | null;
 }): string {
-	const { locale, t } = props;
+	const { shell } = props;
+	const { t } = shell;
 	return renderPage(
-		<Layout locale={locale} t={t} title={t("confirm.done.title")}>
-			<h1>{t("confirm.done.title")}</h1>
+		<Layout shell={shell} title={t("confirm.done.title")}>
 			<div class="notice success" role="status">
 				<p>{t("confirm.done.text")}</p>
 				<TopicList names={props.topicNames} />
 			</div>
 			{props.preferencesUrl ? (
 				<p>
-					<a href={props.preferencesUrl}>{t("nav.preferences")}</a>
+					<a href={shell.link(props.preferencesUrl)}>{t("nav.preferences")}</a>
 				</p>
 			) : null}
 		</Layout>,

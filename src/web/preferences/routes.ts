@@ -15,8 +15,8 @@ import {
 } from "../../consent/types";
 import type { Contact } from "../../db/contacts";
 import { loadTopics } from "../../db/topics";
-import { type LinkTarget, resolveLink } from "../common/link-target";
-import { errorPage, failurePage, first, localize, page, pageRouter, readForm, record } from "../common/page";
+import { type LinkTarget, maskedAddressOf, resolveLink } from "../common/link-target";
+import { errorPage, failurePage, first, page, pageRouter, pageShell, readForm, record } from "../common/page";
 import { renderPreferencesPage } from "./view";
 
 export const preferencesRouter = pageRouter();
@@ -41,11 +41,12 @@ preferencesRouter.get("/p/:token", async (c) => {
 	const [resolved, topics] = await Promise.all([resolveLink(c.env, token, "manage"), loadTopics(c.env)]);
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const { locale, t } = localize(c, target.businessUnit);
+	const shell = pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
 	const choices = choicesFor(target, target.contact, topics);
 	return page(
 		c,
-		renderPreferencesPage({ locale, t, token, choices, scope: target.channel, notice: null, conflicts: [] }),
+		shell,
+		renderPreferencesPage({ shell, token, choices, scope: target.channel, notice: null, conflicts: [] }),
 	);
 });
 
@@ -56,7 +57,8 @@ preferencesRouter.post("/p/:token", async (c) => {
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
 	if (!form) return errorPage(c, 400, "error.invalid", target.businessUnit);
-	const { locale, t } = localize(c, target.businessUnit);
+	const shell = pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
+	const { t } = shell;
 
 	let events: IncomingEvent[];
 	let notice: string | null;
@@ -88,5 +90,5 @@ preferencesRouter.post("/p/:token", async (c) => {
 	// An unchanged form writes nothing (and makes no lead).
 	if (events.length > 0) contact = (await record(c, target, events, "preference_center", topics)).contact;
 	const choices = choicesFor(target, contact, topics);
-	return page(c, renderPreferencesPage({ locale, t, token, choices, scope: target.channel, notice, conflicts }));
+	return page(c, shell, renderPreferencesPage({ shell, token, choices, scope: target.channel, notice, conflicts }));
 });

@@ -1,7 +1,7 @@
 import type { ChannelChoices, PreferenceConflict } from "../../consent/preferences";
 import type { Channel } from "../../consent/types";
-import type { Locale, MessageKey, Translate } from "../common/i18n";
-import { Layout, renderPage } from "../common/layout";
+import { formatList, type MessageKey } from "../common/i18n";
+import { Layout, type PageShell, renderPage } from "../common/layout";
 
 /**
  * GET/POST /p/{token}: per channel a fieldset with its topics (ticked = the person gets it, the
@@ -9,8 +9,7 @@ import { Layout, renderPage } from "../common/layout";
  * Hidden `shown_*` fields name what the form showed, so a POST only touches those.
  */
 export function renderPreferencesPage(props: {
-	locale: Locale;
-	t: Translate;
+	shell: PageShell;
 	token: string;
 	choices: ChannelChoices[];
 	/** The link's channel: "unsubscribe from everything" then means everything of that channel. */
@@ -19,23 +18,25 @@ export function renderPreferencesPage(props: {
 	/** Topics ticked while their channel stayed stopped: shown ticked, with what to change. */
 	conflicts: PreferenceConflict[];
 }): string {
-	const { locale, t, token, choices, scope, conflicts } = props;
+	const { shell, token, choices, scope, conflicts } = props;
+	const { t } = shell;
 	const messages = (channel: Channel) => t(`channelMessages.${channel}` as MessageKey);
 	const conflicting = new Set(conflicts.map((conflict) => conflict.topic));
 	const nameOf = (key: string) =>
 		choices.flatMap((group) => group.topics).find((topic) => topic.key === key)?.name ?? key;
 	return renderPage(
-		<Layout locale={locale} t={t} title={t("prefs.title")}>
-			<h1>{t("prefs.title")}</h1>
+		<Layout shell={shell} title={t("prefs.title")}>
 			{conflicts.length > 0 ? (
 				<div class="notice warning" role="alert">
 					{[...new Set(conflicts.map((conflict) => conflict.channel))].map((channel) => (
 						<p>
 							{t("prefs.conflict", {
-								topics: conflicts
-									.filter((conflict) => conflict.channel === channel)
-									.map((conflict) => `“${nameOf(conflict.topic)}”`)
-									.join(", "),
+								topics: formatList(
+									shell.locale,
+									conflicts
+										.filter((conflict) => conflict.channel === channel)
+										.map((conflict) => t("quote", { text: nameOf(conflict.topic) })),
+								),
 								messages: messages(channel),
 							})}
 						</p>
@@ -49,7 +50,7 @@ export function renderPreferencesPage(props: {
 			) : conflicts.length === 0 ? (
 				<p>{t("prefs.intro")}</p>
 			) : null}
-			<form method="post" action={`/p/${token}`}>
+			<form method="post" action={shell.link(`/p/${token}`)}>
 				{choices.map((group) => (
 					<fieldset class="group">
 						<legend>{t(`channel.${group.channel}`)}</legend>

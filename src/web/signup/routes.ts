@@ -11,7 +11,7 @@ import { loadTopics } from "../../db/topics";
 import { type Bindings, getConfig } from "../../env";
 import { ApiError, type FieldError, problem } from "../../http/errors";
 import type { AppEnv } from "../../http/router";
-import { type Locale, pickLocale } from "../common/i18n";
+import { brandHeaders, pageShell } from "../common/page";
 import type { RateLimitResult } from "../common/rate-limiter";
 import { renderSignupPage, type SignupPageOutcome } from "./view";
 
@@ -218,14 +218,26 @@ function problemsOf(errors: FieldError[], raw: unknown): Array<"email" | "topics
 	);
 }
 
-function respond(c: Context<AppEnv>, mode: Mode | null, outcome: Outcome, locale: Locale, backUrl: string | null) {
+function respond(
+	c: Context<AppEnv>,
+	mode: Mode | null,
+	outcome: Outcome,
+	businessUnit: string | null,
+	backUrl: string | null,
+) {
 	if (outcome.kind === "rateLimited") c.header("retry-after", String(outcome.retryAfterSeconds));
 	if (mode === "form") {
 		const status = { accepted: 202, invalid: 400, rateLimited: 429, forbidden: 403, error: 500 } as const;
 		const page: SignupPageOutcome =
 			outcome.kind === "invalid" ? { kind: "invalid", problems: outcome.problems } : { kind: outcome.kind };
 		const back = outcome.kind === "forbidden" ? null : backUrl;
-		return c.html(renderSignupPage({ locale, outcome: page, backUrl: back }), status[outcome.kind]);
+		// The answer to a POST: a language switch would have to post the sign-up again, so there is none.
+		const shell = pageShell(c, { businessUnit, languageSwitch: false });
+		return c.html(
+			renderSignupPage({ shell, outcome: page, backUrl: back }),
+			status[outcome.kind],
+			brandHeaders(shell.brand),
+		);
 	}
 	switch (outcome.kind) {
 		case "accepted":
@@ -332,16 +344,16 @@ signupRouter.use(
 signupRouter.post("/subscribe", async (c) => {
 	const env = c.env;
 	const request = c.req.raw;
-	const config = getConfig(env);
 	const mode = modeOf(c.req.header("content-type"));
 	c.header("cache-control", "no-store");
-	let locale = pickLocale(null, c.req.header("accept-language"), config.businessUnitLocales);
+	// The answer page's language and branding follow the form's business unit once it is read.
+	let pageUnit: string | null = null;
 	const setLocale = (businessUnit: string | null) => {
-		locale = pickLocale(businessUnit, c.req.header("accept-language"), config.businessUnitLocales);
+		pageUnit = businessUnit;
 	};
 	const backUrl = mode === "form" ? backLinkFor(env, request) : null;
 
-	if (checkOrigin(env, request).kind === "foreign") return respond(c, mode, { kind: "forbidden" }, locale, null);
+	if (checkOrigin(env, request).kind === "foreign") return respond(c, mode, { kind: "forbidden" }, null, null);
 	if (mode === null) {
 		return problem(
 			c,
@@ -366,7 +378,7 @@ signupRouter.post("/subscribe", async (c) => {
 			outcome = { kind: "error" };
 		}
 	}
-	return respond(c, mode, outcome, locale, backUrl);
+	return respond(c, mode, outcome, pageUnit, backUrl);
 });
 
 signupRouter.all("/subscribe", (c) => {

@@ -1,7 +1,6 @@
 import { CONFIRM_LINK_LIFETIME_SECONDS } from "../../links/token";
-import type { Locale, MessageKey } from "../common/i18n";
-import { translator } from "../common/i18n";
-import { Layout, renderPage } from "../common/layout";
+import { formatNumber, type MessageKey } from "../common/i18n";
+import { Layout, type PageShell, renderPage } from "../common/layout";
 
 /** What the sign-up endpoint tells a person who posted a plain HTML form. */
 export type SignupPageOutcome =
@@ -19,12 +18,13 @@ const PROBLEM_KEYS: Record<"email" | "topicsMissing" | "form", MessageKey> = {
 
 /**
  * The answer page of POST /subscribe for form callers. The accepted page is the same for every
- * address (known, unknown, already subscribed, blocked): it never says whether a mail was sent.
- * `backUrl` is the page the form was on, only when it belongs to an allowed origin.
+ * address (known, unknown, already subscribed, blocked): it never says whether a mail was sent,
+ * and shows no address. `backUrl` is the page the form was on, only when it belongs to an allowed
+ * origin.
  */
-export function renderSignupPage(options: { locale: Locale; outcome: SignupPageOutcome; backUrl?: string | null }) {
-	const { locale, outcome, backUrl } = options;
-	const t = translator(locale);
+export function renderSignupPage(options: { shell: PageShell; outcome: SignupPageOutcome; backUrl?: string | null }) {
+	const { shell, outcome, backUrl } = options;
+	const { t } = shell;
 	const back = backUrl ? (
 		<p class="actions">
 			<a class="button secondary" href={backUrl}>
@@ -34,10 +34,9 @@ export function renderSignupPage(options: { locale: Locale; outcome: SignupPageO
 	) : null;
 
 	if (outcome.kind === "accepted") {
-		const days = String(Math.round(CONFIRM_LINK_LIFETIME_SECONDS / 86_400));
+		const days = formatNumber(shell.locale, Math.round(CONFIRM_LINK_LIFETIME_SECONDS / 86_400));
 		return renderPage(
-			<Layout locale={locale} t={t} title={t("signup.accepted.title")}>
-				<h1>{t("signup.accepted.title")}</h1>
+			<Layout shell={shell} title={t("signup.accepted.title")}>
 				<div class="notice" role="status">
 					<p>{t("signup.accepted.body")}</p>
 				</div>
@@ -56,8 +55,7 @@ export function renderSignupPage(options: { locale: Locale; outcome: SignupPageO
 					? [t("signup.forbidden.title"), [t("signup.forbidden.body")]]
 					: [t("signup.invalid.title"), [t("error.generic")]];
 	return renderPage(
-		<Layout locale={locale} t={t} title={title}>
-			<h1>{title}</h1>
+		<Layout shell={shell} title={title}>
 			<div class="notice error" role="alert">
 				{lines.map((line) => (
 					<p>{line}</p>

@@ -10,27 +10,31 @@ import {
 	undoEvents,
 	unsubscribeEvents,
 } from "../../consent/unsubscribe";
-import { type LinkTarget, resolveLink } from "../common/link-target";
+import { type LinkTarget, maskedAddressOf, resolveLink } from "../common/link-target";
 import {
 	errorPage,
 	failurePage,
 	first,
-	localize,
-	PAGE_HEADERS,
+	type PageContext,
 	page,
 	pageRouter,
+	pageShell,
 	readForm,
 	record,
 } from "../common/page";
 import {
 	MAX_COMMENT_LENGTH,
 	type UnsubscribeScope as PageScope,
+	renderOneClickPage,
 	renderResubscribedPage,
 	renderUnsubscribedPage,
 	renderUnsubscribePage,
 } from "./view";
 
 export const unsubscribeRouter = pageRouter();
+
+const shellFor = (c: PageContext, target: LinkTarget) =>
+	pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
 
 function scopeOf(target: LinkTarget): PageScope {
 	if (target.topic) return { topic: target.topic.name };
@@ -49,9 +53,9 @@ unsubscribeRouter.get("/u/:token", async (c) => {
 	const resolved = await resolveLink(c.env, token, "manage");
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const { locale, t } = localize(c, target.businessUnit);
+	const shell = shellFor(c, target);
 	const already = target.contact ? isUnsubscribed(unsubscribeScopeOf(target), target.contact.consent) : false;
-	return page(c, renderUnsubscribePage({ locale, t, token, scope: scopeOf(target), already }));
+	return page(c, shell, renderUnsubscribePage({ shell, token, scope: scopeOf(target), already }));
 });
 
 unsubscribeRouter.post("/u/:token", async (c) => {
@@ -65,14 +69,14 @@ unsubscribeRouter.post("/u/:token", async (c) => {
 	// RFC 8058 one-click from a mailbox provider: apply at once, 200 with a short body, never a redirect.
 	if (form.has("List-Unsubscribe")) {
 		await record(c, target, unsubscribeEvents(unsubscribeScopeOf(target)), "one_click");
-		const { t } = localize(c, target.businessUnit);
-		return c.text(t("unsub.oneClick"), 200, PAGE_HEADERS);
+		const shell = shellFor(c, target);
+		return page(c, shell, renderOneClickPage({ shell, scope: scopeOf(target) }));
 	}
 
-	const { locale, t } = localize(c, target.businessUnit);
+	const shell = shellFor(c, target);
 	if (first(form, "action") === "undo") {
 		await record(c, target, undoEvents(unsubscribeScopeOf(target), form.get("channel") ?? []), "unsubscribe_page");
-		return page(c, renderResubscribedPage({ locale, t, token }));
+		return page(c, shell, renderResubscribedPage({ shell, token }));
 	}
 
 	const properties: Record<string, unknown> = {};
@@ -89,5 +93,5 @@ unsubscribeRouter.post("/u/:token", async (c) => {
 	const changed = target.topic
 		? before.topics[target.topic.key]?.status !== after.topics[target.topic.key]?.status
 		: undoChannels.length > 0;
-	return page(c, renderUnsubscribedPage({ locale, t, token, scope: scopeOf(target), changed, undoChannels }));
+	return page(c, shell, renderUnsubscribedPage({ shell, token, scope: scopeOf(target), changed, undoChannels }));
 });

@@ -1,6 +1,6 @@
 import { type Channel, UNSUBSCRIBE_REASONS } from "../../consent/types";
-import type { Locale, Translate } from "../common/i18n";
-import { Layout, renderPage } from "../common/layout";
+import type { Translate } from "../common/i18n";
+import { Layout, type PageShell, renderPage } from "../common/layout";
 
 /** The feedback choices of the unsubscribe page; they feed the stats "by reason". */
 export const MAX_COMMENT_LENGTH = 1000;
@@ -15,24 +15,29 @@ export function scopeSentence(t: Translate, scope: UnsubscribeScope): string {
 }
 
 interface Common {
-	locale: Locale;
-	t: Translate;
+	shell: PageShell;
 	token: string;
 }
 
+const PreferencesLink = ({ shell, token }: Common) => (
+	<p>
+		<a href={shell.link(`/p/${token}`)}>{shell.t("nav.preferences")}</a>
+	</p>
+);
+
 /** GET /u/{token}: says what will be unsubscribed; only the button (a POST) changes anything. */
 export function renderUnsubscribePage(props: Common & { scope: UnsubscribeScope; already: boolean }): string {
-	const { locale, t, token } = props;
+	const { shell, token } = props;
+	const { t } = shell;
 	return renderPage(
-		<Layout locale={locale} t={t} title={t("unsub.title")}>
-			<h1>{t("unsub.title")}</h1>
+		<Layout shell={shell} title={t("unsub.title")}>
 			<p>{scopeSentence(t, props.scope)}</p>
 			{props.already ? (
 				<p class="notice" role="status">
 					{t("unsub.already")}
 				</p>
 			) : null}
-			<form method="post" action={`/u/${token}`} class="card">
+			<form method="post" action={shell.link(`/u/${token}`)} class="card">
 				<fieldset>
 					<legend>{t("unsub.reason.legend")}</legend>
 					{UNSUBSCRIBE_REASONS.map((reason) => (
@@ -50,9 +55,7 @@ export function renderUnsubscribePage(props: Common & { scope: UnsubscribeScope;
 					</button>
 				</div>
 			</form>
-			<p>
-				<a href={`/p/${token}`}>{t("nav.preferences")}</a>
-			</p>
+			<PreferencesLink shell={shell} token={token} />
 		</Layout>,
 	);
 }
@@ -65,16 +68,16 @@ export function renderUnsubscribePage(props: Common & { scope: UnsubscribeScope;
 export function renderUnsubscribedPage(
 	props: Common & { scope: UnsubscribeScope; changed: boolean; undoChannels: Channel[] },
 ): string {
-	const { locale, t, token } = props;
+	const { shell, token } = props;
+	const { t } = shell;
 	return renderPage(
-		<Layout locale={locale} t={t} title={t("unsub.done.title")}>
-			<h1>{t("unsub.done.title")}</h1>
+		<Layout shell={shell} title={t("unsub.done.title")}>
 			<p class="notice success" role="status">
 				{scopeSentence(t, props.scope)}
 				{props.changed ? "" : ` ${t("unsub.done.unchanged")}`}
 			</p>
 			{props.changed ? (
-				<form method="post" action={`/u/${token}`} class="card">
+				<form method="post" action={shell.link(`/u/${token}`)} class="card">
 					<p>{t("unsub.undo.text")}</p>
 					{props.undoChannels.map((channel) => (
 						<input type="hidden" name="channel" value={channel} />
@@ -84,24 +87,36 @@ export function renderUnsubscribedPage(
 					</button>
 				</form>
 			) : null}
-			<p>
-				<a href={`/p/${token}`}>{t("nav.preferences")}</a>
-			</p>
+			<PreferencesLink shell={shell} token={token} />
 		</Layout>,
 	);
 }
 
 /** After undo. */
 export function renderResubscribedPage(props: Common): string {
-	const { locale, t, token } = props;
+	const { shell, token } = props;
+	const { t } = shell;
 	return renderPage(
-		<Layout locale={locale} t={t} title={t("unsub.undone.title")}>
-			<h1>{t("unsub.undone.title")}</h1>
+		<Layout shell={shell} title={t("unsub.undone.title")}>
 			<p class="notice success" role="status">
 				{t("unsub.undone.text")}
 			</p>
-			<p>
-				<a href={`/p/${token}`}>{t("nav.preferences")}</a>
+			<PreferencesLink shell={shell} token={token} />
+		</Layout>,
+	);
+}
+
+/**
+ * The answer to an RFC 8058 one-click POST. Mailbox providers only need the 200; a small page
+ * (not bare text) so that a person who ever sees it gets a titled page in their language.
+ */
+export function renderOneClickPage(props: { shell: PageShell; scope: UnsubscribeScope }): string {
+	const { shell } = props;
+	const { t } = shell;
+	return renderPage(
+		<Layout shell={shell} title={t("unsub.done.title")}>
+			<p class="notice success" role="status">
+				{scopeSentence(t, props.scope)}
 			</p>
 		</Layout>,
 	);

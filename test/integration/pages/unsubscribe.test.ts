@@ -99,8 +99,13 @@ describe("POST /u/{token} with List-Unsubscribe=One-Click (RFC 8058)", () => {
 			const response = await visit("POST", `/u/${token}`, { body: oneClickBody(encoding), headers: CLIENT });
 			expect(response.status).toBe(200);
 			expect(response.headers.get("location")).toBeNull();
-			expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
-			expect(await response.text()).toBe("You have been unsubscribed.");
+			// A short page (a person who ever sees it gets a titled page), never a redirect.
+			expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+			expectPageHeaders(response);
+			const html = await response.text();
+			expect(html).toContain("<h1>You are unsubscribed</h1>");
+			expect(html).toContain(`You will no longer receive “${kids}”.`);
+			expect(html).not.toContain("<form");
 
 			const consent = await consentOf(id);
 			expect(consent.topics[kids].status).toBe("unsubscribed");
