@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import type { Bindings } from "./env";
+import { receiveUnsubscribeMail } from "./mail/unsubscribe-mail";
 import { handleQueue, type QueueMessage } from "./queues";
 
 export { ContactActor } from "./contacts/contact-actor";
@@ -12,4 +13,8 @@ const app = createApp();
 export default {
 	fetch: app.fetch,
 	queue: (batch, env) => handleQueue(batch, env),
+	// Cloudflare Email Routing: mail to the LIST_UNSUBSCRIBE_MAILTO address (src/mail/unsubscribe-mail.ts).
+	async email(message, env) {
+		await receiveUnsubscribeMail(message, env);
+	},
 } satisfies ExportedHandler<Bindings, QueueMessage>;

@@ -110,7 +110,9 @@ const LinksSchema = z
 
 const linksDescription =
 	"Manage tokens (no expiry) for the unsubscribe page and the preference center, and the List-Unsubscribe headers " +
-	"(the https URI first; LIST_UNSUBSCRIBE_MAILTO after it when set). URLs start with PUBLIC_BASE_URL; without it, " +
+	"(the https URI first; with LIST_UNSUBSCRIBE_MAILTO set, its mailto URI after it, the token at the end of the " +
+	"subject: `mailto:unsubscribe@example.com?subject=unsubscribe%20TOKEN`, which the service's email handler " +
+	"applies like a one-click). URLs start with PUBLIC_BASE_URL; without it, " +
 	"only a request to localhost or a loopback address gets links (its own origin), any other 409 CONFIGURATION_REQUIRED. " +
 	"The same links can be made offline with the `@consent-edge/links` package.";
 

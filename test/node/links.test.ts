@@ -16,6 +16,7 @@ import { CHANNELS as SERVICE_CHANNELS, type Channel as ServiceChannel } from "..
 import * as serviceLinks from "../../src/links/links";
 import * as serviceToken from "../../src/links/token";
 import { type LinkClaims, LinkSigner } from "../../src/links/token";
+import { tokenCandidates } from "../../src/mail/find-token";
 
 // Types from the source, code from the build: what senders import.
 const here = (import.meta as unknown as { url: string }).url;
@@ -140,6 +141,49 @@ describe("key rotation", () => {
 			);
 			expect(workerError, keys).not.toBeNull();
 			await expect(createLinkSigner({ keys, baseUrl: BASE }), keys).rejects.toThrow(workerError as string);
+		}
+	});
+});
+
+describe("the mailto URI", () => {
+	const MAILTOS = ["unsubscribe@example.com", "mailto:list@example.com?Subject=Remove%20me&body=x"];
+
+	it("is the worker's own: the same header as POST /v1/links makes for the same token", async () => {
+		const service = await worker();
+		for (const mailto of MAILTOS) {
+			const links = await createLinkSigner({ keys: KEYS, baseUrl: BASE, mailto });
+			// What src/api/links.ts does with LIST_UNSUBSCRIBE_MAILTO.
+			const build = serviceLinks.linkBuilder(BASE, serviceLinks.normalizeMailto(mailto));
+			for (const [recipient, subject] of CASES) {
+				for (const scope of SCOPES) {
+					const claims: LinkClaims = { purpose: "manage", subject, issuedAt: NOW, ...scope };
+					expect(links.forRecipient(recipient, { ...scope, issuedAt: NOW }), mailto).toEqual(
+						build(await service.sign(claims)),
+					);
+				}
+			}
+		}
+	});
+
+	it("carries a token in its subject that the worker's mail handler finds and verifies", async () => {
+		const links = await createLinkSigner({ keys: KEYS, baseUrl: BASE, mailto: MAILTOS[1] });
+		for (const [recipient, subject] of CASES) {
+			const made = links.forRecipient(recipient, { topic: "newsletter-kids", issuedAt: NOW });
+			const mailto = /<(mailto:[^>]+)>$/.exec(made.headers["List-Unsubscribe"])?.[1] as string;
+			// A mail client opens the URI: the subject is the decoded value of the subject field (RFC 6068 §2).
+			const field = new URL(mailto).search
+				.slice(1)
+				.split("&")
+				.find((pair) => pair.startsWith("Subject="));
+			const mailSubject = decodeURIComponent((field as string).slice("Subject=".length));
+			expect(mailSubject).toBe(`Remove me ${tokenOf(made.unsubscribeUrl)}`);
+			expect(tokenCandidates(mailSubject, 4)).toEqual([tokenOf(made.unsubscribeUrl)]);
+			expect(await verified(made.unsubscribeUrl)).toEqual({
+				purpose: "manage",
+				subject,
+				topic: "newsletter-kids",
+				issuedAt: NOW,
+			});
 		}
 	});
 });

@@ -45,7 +45,7 @@ export interface Links {
 	preferencesUrl: string;
 	/** Set both on the message, and have DKIM sign both (RFC 8058). */
 	headers: {
-		/** `<https://…/u/TOKEN>`, or `<https://…/u/TOKEN>, <mailto:…>` with a mailto. */
+		/** `<https://…/u/TOKEN>`, or `<https://…/u/TOKEN>, <mailto:…?subject=unsubscribe%20TOKEN>` with a mailto. */
 		"List-Unsubscribe": string;
 		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click";
 	};
@@ -59,7 +59,11 @@ export interface LinkSignerOptions {
 	keys: string | Record<string, string>;
 	/** The service's public origin (its PUBLIC_BASE_URL), e.g. `https://consent.example.com`. */
 	baseUrl: string;
-	/** Adds a mailto: URI after the https one in List-Unsubscribe (`?subject=unsubscribe` when it has no subject). */
+	/**
+	 * Adds a mailto: URI after the https one in List-Unsubscribe, with the link's token at the end of
+	 * its subject (`?subject=unsubscribe%20TOKEN`; `unsubscribe` when it names no subject), as the
+	 * service's LIST_UNSUBSCRIBE_MAILTO does. Give it the same value.
+	 */
 	mailto?: string | null;
 }
 

@@ -64,8 +64,8 @@ const MAILTO_PATTERN = /^mailto:[!#-+\--;=?-~]+@[!#-+\--;=?-~]+$/;
 /**
  * A mailto: URI for List-Unsubscribe (LIST_UNSUBSCRIBE_MAILTO): `unsubscribe@example.com`,
  * `mailto:unsubscribe@example.com` or `<mailto:…>` are all accepted. Without a subject, one is added
- * (`?subject=unsubscribe`): mailbox providers send the message as it is, and an empty subject is
- * easy to lose in the mailbox that receives them.
+ * (`?subject=unsubscribe`): each link appends its token to the subject (see linkBuilder), and the
+ * service's mail handler reads it from there.
  */
 export function normalizeMailto(input: unknown): string {
 	if (typeof input !== "string") throw new TypeError("mailto must be a string such as mailto:unsubscribe@example.com");
@@ -77,29 +77,64 @@ export function normalizeMailto(input: unknown): string {
 			`mailto "${input}" is not a mailto: URI of printable ASCII without blanks, quotes, commas or angle brackets (percent-encode them)`,
 		);
 	}
+	const hashAt = value.indexOf("#");
+	const fragment = hashAt === -1 ? "" : value.slice(hashAt);
+	if (hashAt !== -1) value = value.slice(0, hashAt);
 	const queryStart = value.indexOf("?");
 	const query = queryStart === -1 ? "" : value.slice(queryStart + 1);
 	const hasSubject = query.split("&").some((pair) => pair.split("=")[0]?.toLowerCase() === "subject");
-	if (hasSubject) return value;
-	return `${value}${queryStart === -1 ? "?" : query === "" ? "" : "&"}subject=unsubscribe`;
+	if (hasSubject) return value + fragment;
+	return `${value}${queryStart === -1 ? "?" : query === "" ? "" : "&"}subject=unsubscribe${fragment}`;
+}
+
+/**
+ * A normalized mailto split where a link's token goes: at the end of the subject's value, after a
+ * space (`%20`) when the subject has text. `mailto:u@example.com?subject=unsubscribe&body=x` gives
+ * `["mailto:u@example.com?subject=unsubscribe%20", "&body=x"]`, so a link's mailto is
+ * `mailto:u@example.com?subject=unsubscribe%20TOKEN&body=x`. Tokens are base64url and dots: they
+ * need no percent-encoding in a URI.
+ */
+function mailtoAround(mailto: string): [before: string, after: string] {
+	// A fragment (RFC 3986) is no part of the query: the token goes before it.
+	const hashAt = mailto.indexOf("#");
+	const uri = hashAt === -1 ? mailto : mailto.slice(0, hashAt);
+	const fragment = hashAt === -1 ? "" : mailto.slice(hashAt);
+	const queryStart = uri.indexOf("?");
+	if (queryStart === -1) return [`${uri}?subject=`, fragment];
+	let start = queryStart + 1;
+	for (const pair of uri.slice(start).split("&")) {
+		const end = start + pair.length;
+		const equals = pair.indexOf("=");
+		if ((equals === -1 ? pair : pair.slice(0, equals)).toLowerCase() === "subject") {
+			const hasText = equals !== -1 && equals < pair.length - 1;
+			const subject = equals === -1 ? `${uri.slice(0, end)}=` : uri.slice(0, end);
+			return [hasText ? `${subject}%20` : subject, uri.slice(end) + fragment];
+		}
+		start = end + 1;
+	}
+	return [`${uri}${uri.endsWith("?") ? "" : "&"}subject=`, fragment];
 }
 
 /**
  * Makes the links for manage tokens under one base URL: the unsubscribe page `/u/TOKEN`, the
  * preference center `/p/TOKEN` (same token), and the headers: List-Unsubscribe with the https URI
- * first and the optional mailto after it (RFC 2369, most preferred first), List-Unsubscribe-Post
- * for RFC 8058 one-click. Arguments are taken as normalized (normalizeBaseUrl, normalizeMailto).
+ * first and the optional mailto after it (RFC 2369, most preferred first) with the token at the end
+ * of its subject (`mailto:…?subject=unsubscribe%20TOKEN`), List-Unsubscribe-Post for RFC 8058
+ * one-click. Arguments are taken as normalized (normalizeBaseUrl, normalizeMailto).
  */
 export function linkBuilder(baseUrl: string, mailto: string | null): (token: string) => Links {
 	const unsubscribePrefix = `${baseUrl}/u/`;
 	const preferencesPrefix = `${baseUrl}/p/`;
-	const headerSuffix = mailto ? `>, <${mailto}>` : ">";
+	const [mailtoBefore, mailtoAfter] = mailto ? mailtoAround(mailto) : ["", ""];
 	return (token) => {
 		const unsubscribeUrl = unsubscribePrefix + token;
+		const listUnsubscribe = mailto
+			? `<${unsubscribeUrl}>, <${mailtoBefore}${token}${mailtoAfter}>`
+			: `<${unsubscribeUrl}>`;
 		return {
 			unsubscribeUrl,
 			preferencesUrl: preferencesPrefix + token,
-			headers: { "List-Unsubscribe": `<${unsubscribeUrl}${headerSuffix}`, "List-Unsubscribe-Post": ONE_CLICK },
+			headers: { "List-Unsubscribe": listUnsubscribe, "List-Unsubscribe-Post": ONE_CLICK },
 		};
 	};
 }

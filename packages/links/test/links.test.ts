@@ -140,20 +140,37 @@ describe("links and headers", () => {
 		});
 	});
 
-	it("add a mailto after the https URI, with a subject when it has none", async () => {
+	it("add a mailto after the https URI, with the token at the end of its subject", async () => {
+		// [LIST_UNSUBSCRIBE_MAILTO, the header's mailto with TOKEN for the link's token]
 		const cases: Array<[string, string]> = [
-			["unsubscribe@example.com", "mailto:unsubscribe@example.com?subject=unsubscribe"],
-			["mailto:unsubscribe@example.com", "mailto:unsubscribe@example.com?subject=unsubscribe"],
-			["<MAILTO:u@example.com>", "mailto:u@example.com?subject=unsubscribe"],
-			["mailto:u@example.com?subject=stop", "mailto:u@example.com?subject=stop"],
-			["mailto:u@example.com?body=hi", "mailto:u@example.com?body=hi&subject=unsubscribe"],
-			["mailto:u@example.com?", "mailto:u@example.com?subject=unsubscribe"],
+			["unsubscribe@example.com", "mailto:unsubscribe@example.com?subject=unsubscribe%20TOKEN"],
+			["mailto:unsubscribe@example.com", "mailto:unsubscribe@example.com?subject=unsubscribe%20TOKEN"],
+			["<MAILTO:u@example.com>", "mailto:u@example.com?subject=unsubscribe%20TOKEN"],
+			["mailto:u@example.com?subject=stop", "mailto:u@example.com?subject=stop%20TOKEN"],
+			["mailto:u@example.com?Subject=Remove%20me&body=x", "mailto:u@example.com?Subject=Remove%20me%20TOKEN&body=x"],
+			["mailto:u@example.com?subject=&body=x", "mailto:u@example.com?subject=TOKEN&body=x"],
+			["mailto:u@example.com?subject&body=x", "mailto:u@example.com?subject=TOKEN&body=x"],
+			["mailto:u@example.com?body=hi", "mailto:u@example.com?body=hi&subject=unsubscribe%20TOKEN"],
+			["mailto:u@example.com?", "mailto:u@example.com?subject=unsubscribe%20TOKEN"],
+			["mailto:u@example.com?subject=stop#top", "mailto:u@example.com?subject=stop%20TOKEN#top"],
+			["mailto:u@example.com#top", "mailto:u@example.com?subject=unsubscribe%20TOKEN#top"],
 		];
 		for (const [mailto, expected] of cases) {
 			const links = await createLinkSigner({ keys: KEYS, baseUrl: `${BASE}//`, mailto });
 			const made = links.forRecipient({ externalId: "u1" });
-			expect(made.headers["List-Unsubscribe"]).toBe(`<${made.unsubscribeUrl}>, <${expected}>`);
+			const token = tokenOf(made.unsubscribeUrl);
+			expect(made.headers["List-Unsubscribe"], mailto).toBe(
+				`<${made.unsubscribeUrl}>, <${expected.replace("TOKEN", token)}>`,
+			);
 			expect(made.unsubscribeUrl.startsWith(`${BASE}/u/`)).toBe(true);
+		}
+		// Each link its own token; forRecipients and forRecipient alike.
+		const links = await createLinkSigner({ keys: KEYS, baseUrl: BASE, mailto: "unsubscribe@example.com" });
+		for (const made of links.forRecipients([{ externalId: "u1" }, { email: "ann@example.de" }], { channel: "email" })) {
+			const token = tokenOf(made.unsubscribeUrl);
+			expect(made.headers["List-Unsubscribe"]).toBe(
+				`<${BASE}/u/${token}>, <mailto:unsubscribe@example.com?subject=unsubscribe%20${token}>`,
+			);
 		}
 		for (const mailto of [
 			"a b@example.com",

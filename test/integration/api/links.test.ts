@@ -220,13 +220,14 @@ describe("the links at work", () => {
 });
 
 describe("link configuration", () => {
-	it("appends LIST_UNSUBSCRIBE_MAILTO after the https URI, with a subject", async () => {
+	it("appends LIST_UNSUBSCRIBE_MAILTO after the https URI, with the link's token at the end of its subject", async () => {
 		const recipient = { email: uniqueEmail() };
 		const plain = await withConfig({ LIST_UNSUBSCRIBE_MAILTO: "unsubscribe@example.com" }, "/v1/links", { recipient });
 		expect(plain.status).toBe(200);
 		const links = await json(plain);
+		const token = tokenOf(links);
 		expect(links.headers["List-Unsubscribe"]).toBe(
-			`<${links.unsubscribeUrl}>, <mailto:unsubscribe@example.com?subject=unsubscribe>`,
+			`<${links.unsubscribeUrl}>, <mailto:unsubscribe@example.com?subject=unsubscribe%20${token}>`,
 		);
 		await claimsOf(links);
 
@@ -236,15 +237,30 @@ describe("link configuration", () => {
 			}),
 		);
 		expect(withSubject.headers["List-Unsubscribe"]).toBe(
-			`<${withSubject.unsubscribeUrl}>, <mailto:list@example.com?Subject=Remove%20me>`,
+			`<${withSubject.unsubscribeUrl}>, <mailto:list@example.com?Subject=Remove%20me%20${tokenOf(withSubject)}>`,
 		);
 
 		const withQuery = await json(
 			await withConfig({ LIST_UNSUBSCRIBE_MAILTO: "mailto:list@example.com?body=x" }, "/v1/links", { recipient }),
 		);
 		expect(withQuery.headers["List-Unsubscribe"]).toBe(
-			`<${withQuery.unsubscribeUrl}>, <mailto:list@example.com?body=x&subject=unsubscribe>`,
+			`<${withQuery.unsubscribeUrl}>, <mailto:list@example.com?body=x&subject=unsubscribe%20${tokenOf(withQuery)}>`,
 		);
+
+		// The batch: every link its own token in its own mailto.
+		const batch = await json(
+			await withConfig({ LIST_UNSUBSCRIBE_MAILTO: "unsubscribe@example.com" }, "/v1/links/batch", {
+				channel: "email",
+				recipients: [{ email: uniqueEmail() }, { email: uniqueEmail() }],
+			}),
+		);
+		expect(batch.links).toHaveLength(2);
+		for (const link of batch.links) {
+			expect(link.headers["List-Unsubscribe"]).toBe(
+				`<${link.unsubscribeUrl}>, <mailto:unsubscribe@example.com?subject=unsubscribe%20${tokenOf(link)}>`,
+			);
+		}
+		expect(tokenOf(batch.links[0])).not.toBe(tokenOf(batch.links[1]));
 
 		// A value that would break the header is left out (and logged); the https URI stays.
 		const broken = await json(
