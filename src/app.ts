@@ -27,6 +27,7 @@ import { confirmRouter } from "./web/confirm/routes";
 import { renderDocs } from "./web/docs/view";
 import { preferencesRouter } from "./web/preferences/routes";
 import { signupRouter } from "./web/signup/routes";
+import type { TurnstileVerifier } from "./web/signup/turnstile";
 import { unsubscribeRouter } from "./web/unsubscribe/routes";
 import type { VerifyDeps } from "./webhooks/provider";
 import { webhooksRouter } from "./webhooks/route";
@@ -55,6 +56,8 @@ const healthz = createRoute({
 export interface AppOptions {
 	/** Replaces what webhook verification fetches or remembers (tests: their own SNS certificates). */
 	webhookDeps?: Partial<VerifyDeps>;
+	/** Turnstile's siteverify for POST /subscribe (src/web/signup/turnstile.ts); tests give their own. */
+	turnstileVerifier?: TurnstileVerifier;
 }
 
 export function createApp(options: AppOptions = {}) {
@@ -92,7 +95,7 @@ export function createApp(options: AppOptions = {}) {
 	app.route("/", unsubscribeRouter);
 	app.route("/", preferencesRouter);
 	app.route("/", confirmRouter);
-	app.route("/", signupRouter);
+	app.route("/", signupRouter({ turnstileVerifier: options.turnstileVerifier }));
 	app.route("/", deadLettersRouter);
 	app.route("/", exportsRouter);
 	app.route("/", importsRouter);

@@ -22,6 +22,8 @@ export interface Config {
 	/** Business unit (or "*" for every other) → the sender's name, logo and accent colour on the pages, from BRANDING. */
 	branding: Record<string, BrandSettings>;
 	linkSigner: Promise<LinkSigner>;
+	/** TURNSTILE_SECRET_KEY: with it, POST /subscribe requires a Turnstile token that passes siteverify. */
+	turnstileSecret: string | null;
 }
 
 function parseLocales(json: string | null): Record<string, string> {
@@ -153,6 +155,7 @@ export function getConfig(env: Bindings): Config {
 			// An optional var: wrangler.toml only shows an example of it.
 			branding: parseBranding(blankToNull((env as { BRANDING?: string }).BRANDING)),
 			linkSigner: LinkSigner.fromJson(blankToNull(env.LINK_SIGNING_KEYS) ?? undefined),
+			turnstileSecret: blankToNull(env.TURNSTILE_SECRET_KEY),
 		};
 		// A bad LINK_SIGNING_KEYS must not become an unhandled rejection; it surfaces where links are made.
 		config.linkSigner.catch(() => {});

@@ -16,6 +16,8 @@ export type ErrorCode =
 	| "PAYLOAD_TOO_LARGE"
 	| "INVALID_SIGNATURE"
 	| "RATE_LIMITED"
+	| "CHALLENGE_FAILED"
+	| "CHALLENGE_UNAVAILABLE"
 	| "CONFIGURATION_REQUIRED"
 	| "INTERNAL";
 
@@ -49,6 +51,8 @@ const TITLES: Record<ErrorCode, string> = {
 	PAYLOAD_TOO_LARGE: "Payload too large",
 	INVALID_SIGNATURE: "Invalid signature",
 	RATE_LIMITED: "Too many requests",
+	CHALLENGE_FAILED: "Challenge failed",
+	CHALLENGE_UNAVAILABLE: "Challenge unavailable",
 	CONFIGURATION_REQUIRED: "Configuration required",
 	INTERNAL: "Internal error",
 };

@@ -13,6 +13,7 @@ import { ApiError, type FieldError, problem } from "../../http/errors";
 import type { AppEnv } from "../../http/router";
 import { brandHeaders, pageShell } from "../common/page";
 import type { RateLimitResult } from "../common/rate-limiter";
+import { checkChallenge, MAX_TURNSTILE_TOKEN, siteverify, TURNSTILE_FIELD, type TurnstileVerifier } from "./turnstile";
 import { renderSignupPage, type SignupPageOutcome } from "./view";
 
 /*
@@ -35,7 +36,9 @@ import { renderSignupPage, type SignupPageOutcome } from "./view";
  * delivers to the sender's mailer. Nothing is sent from here.
  *
  * Order of checks: origin (403) → media type (415) → body (400) → per-IP limit (429) → validation
- * (400) → per-address limit (429) → honeypot → write. Everything after validation is the same
+ * (400) → Turnstile when TURNSTILE_SECRET_KEY is set (403; 503 when siteverify cannot be asked) →
+ * per-address limit (429) → honeypot → write. Turnstile comes before the per-address limit so that
+ * a bot cannot use up a person's attempts without solving a challenge for each. Everything after validation is the same
  * whatever the address: the answer (202, same body and headers) never says whether the address
  * was known, already subscribed or blocked.
  */
@@ -66,6 +69,8 @@ type Outcome =
 	| { kind: "invalid"; errors: FieldError[]; problems: Array<"email" | "topicsMissing" | "form">; malformed?: boolean }
 	| { kind: "rateLimited"; retryAfterSeconds: number }
 	| { kind: "forbidden" }
+	| { kind: "challengeFailed" }
+	| { kind: "challengeUnavailable" }
 	| { kind: "error" };
 
 const TopicsSchema = z.array(TopicKeySchema).min(1, "choose at least one topic").max(MAX_SIGNUP_TOPICS);
@@ -74,6 +79,7 @@ const signupFields = {
 	businessUnit: BusinessUnitSchema,
 	topics: TopicsSchema,
 	[HONEYPOT_FIELD]: z.string().max(2048).optional(),
+	[TURNSTILE_FIELD]: z.string().max(MAX_TURNSTILE_TOKEN).optional(),
 };
 /** JSON callers are held to the API's rule: unknown fields are rejected. */
 const JsonSignupSchema = z.strictObject(signupFields);
@@ -185,6 +191,7 @@ async function readForm(request: Request): Promise<Record<string, unknown> | nul
 		businessUnit: text("businessUnit"),
 		topics: [...form.getAll("topics"), ...form.getAll("topics[]")].filter((v): v is string => typeof v === "string"),
 		[HONEYPOT_FIELD]: text(HONEYPOT_FIELD),
+		[TURNSTILE_FIELD]: text(TURNSTILE_FIELD),
 	};
 }
 
@@ -227,7 +234,15 @@ function respond(
 ) {
 	if (outcome.kind === "rateLimited") c.header("retry-after", String(outcome.retryAfterSeconds));
 	if (mode === "form") {
-		const status = { accepted: 202, invalid: 400, rateLimited: 429, forbidden: 403, error: 500 } as const;
+		const status = {
+			accepted: 202,
+			invalid: 400,
+			rateLimited: 429,
+			forbidden: 403,
+			challengeFailed: 403,
+			challengeUnavailable: 503,
+			error: 500,
+		} as const;
 		const page: SignupPageOutcome =
 			outcome.kind === "invalid" ? { kind: "invalid", problems: outcome.problems } : { kind: outcome.kind };
 		const back = outcome.kind === "forbidden" ? null : backUrl;
@@ -253,6 +268,24 @@ function respond(
 			return problem(c, new ApiError(429, "RATE_LIMITED", "Too many sign-up attempts; try again later."));
 		case "forbidden":
 			return problem(c, new ApiError(403, "FORBIDDEN", "This origin may not post sign-ups (SIGNUP_ALLOWED_ORIGINS)."));
+		case "challengeFailed":
+			return problem(
+				c,
+				new ApiError(
+					403,
+					"CHALLENGE_FAILED",
+					`The Turnstile check is missing or did not pass: send the widget's token as ${TURNSTILE_FIELD}; each token is good for one sign-up.`,
+				),
+			);
+		case "challengeUnavailable":
+			return problem(
+				c,
+				new ApiError(
+					503,
+					"CHALLENGE_UNAVAILABLE",
+					"The Turnstile check cannot be verified right now; try again later.",
+				),
+			);
 		default:
 			return problem(
 				c,
@@ -261,7 +294,12 @@ function respond(
 	}
 }
 
-async function handleSignup(c: Context<AppEnv>, mode: Mode, setLocale: (bu: string | null) => void): Promise<Outcome> {
+async function handleSignup(
+	c: Context<AppEnv>,
+	mode: Mode,
+	setLocale: (bu: string | null) => void,
+	verifier: TurnstileVerifier,
+): Promise<Outcome> {
 	const env = c.env;
 	const request = c.req.raw;
 
@@ -289,6 +327,15 @@ async function handleSignup(c: Context<AppEnv>, mode: Mode, setLocale: (bu: stri
 	const topicErrors = checkTopics(topicKeys, businessUnit, topics);
 	if (topicErrors.length > 0) return { kind: "invalid", errors: topicErrors, problems: ["form"] };
 
+	const challenge = await checkChallenge(
+		verifier,
+		getConfig(env).turnstileSecret,
+		parsed.data[TURNSTILE_FIELD],
+		request.headers.get("cf-connecting-ip"),
+	);
+	if (challenge === "failed") return { kind: "challengeFailed" };
+	if (challenge === "unavailable") return { kind: "challengeUnavailable" };
+
 	const addressLimit = await hit(env, await addressKey(email), ADDRESS_LIMIT);
 	if (!addressLimit.allowed) return { kind: "rateLimited", retryAfterSeconds: addressLimit.retryAfterSeconds };
 
@@ -312,76 +359,86 @@ async function handleSignup(c: Context<AppEnv>, mode: Mode, setLocale: (bu: stri
 	return { kind: "accepted" };
 }
 
-export const signupRouter = new Hono<AppEnv>();
+export interface SignupDeps {
+	/** Asks Cloudflare's siteverify by default; tests give their own. */
+	turnstileVerifier?: TurnstileVerifier;
+}
 
-/*
- * CORS, with hono/cors: an origin listed in SIGNUP_ALLOWED_ORIGINS gets Access-Control-Allow-Origin
- * on the preflight and on the answer (which exposes Retry-After); our own origin and requests
- * without Origin need none; every answer varies by Origin. A preflight from any other origin is
- * refused with 403 here; its POST gets the handler's 403 (a page or a problem).
- */
-signupRouter.use(
-	"/subscribe",
-	async (c, next) => {
-		if (c.req.method === "OPTIONS") {
-			c.header("allow", "POST, OPTIONS");
-			if (checkOrigin(c.env, c.req.raw).kind === "foreign") {
-				c.header("vary", "Origin");
-				return c.body(null, 403);
+/** POST /subscribe and its CORS preflight. */
+export function signupRouter(deps: SignupDeps = {}) {
+	const verifier = deps.turnstileVerifier ?? siteverify();
+	const router = new Hono<AppEnv>();
+
+	/*
+	 * CORS, with hono/cors: an origin listed in SIGNUP_ALLOWED_ORIGINS gets Access-Control-Allow-Origin
+	 * on the preflight and on the answer (which exposes Retry-After); our own origin and requests
+	 * without Origin need none; every answer varies by Origin. A preflight from any other origin is
+	 * refused with 403 here; its POST gets the handler's 403 (a page or a problem).
+	 */
+	router.use(
+		"/subscribe",
+		async (c, next) => {
+			if (c.req.method === "OPTIONS") {
+				c.header("allow", "POST, OPTIONS");
+				if (checkOrigin(c.env, c.req.raw).kind === "foreign") {
+					c.header("vary", "Origin");
+					return c.body(null, 403);
+				}
+			}
+			await next();
+		},
+		cors({
+			origin: (origin, c) => (checkOrigin(c.env, c.req.raw).kind === "allowed" ? origin : null),
+			allowMethods: ["POST"],
+			allowHeaders: ["content-type"],
+			exposeHeaders: ["Retry-After"],
+			maxAge: 86400,
+		}),
+	);
+
+	router.post("/subscribe", async (c) => {
+		const env = c.env;
+		const request = c.req.raw;
+		const mode = modeOf(c.req.header("content-type"));
+		c.header("cache-control", "no-store");
+		// The answer page's language and branding follow the form's business unit once it is read.
+		let pageUnit: string | null = null;
+		const setLocale = (businessUnit: string | null) => {
+			pageUnit = businessUnit;
+		};
+		const backUrl = mode === "form" ? backLinkFor(env, request) : null;
+
+		if (checkOrigin(env, request).kind === "foreign") return respond(c, mode, { kind: "forbidden" }, null, null);
+		if (mode === null) {
+			return problem(
+				c,
+				new ApiError(
+					415,
+					"UNSUPPORTED_MEDIA_TYPE",
+					"Send the sign-up as application/x-www-form-urlencoded, multipart/form-data or application/json.",
+				),
+			);
+		}
+
+		let outcome: Outcome;
+		try {
+			outcome = await handleSignup(c, mode, setLocale, verifier);
+		} catch (err) {
+			// JSON callers get the app's one error path; a person who posted a form gets a page.
+			if (mode === "json") throw err;
+			if (err instanceof ApiError && err.status === 400) {
+				outcome = { kind: "invalid", errors: err.errors ?? [], problems: ["form"] };
+			} else {
+				console.error("sign-up failed", err);
+				outcome = { kind: "error" };
 			}
 		}
-		await next();
-	},
-	cors({
-		origin: (origin, c) => (checkOrigin(c.env, c.req.raw).kind === "allowed" ? origin : null),
-		allowMethods: ["POST"],
-		allowHeaders: ["content-type"],
-		exposeHeaders: ["Retry-After"],
-		maxAge: 86400,
-	}),
-);
+		return respond(c, mode, outcome, pageUnit, backUrl);
+	});
 
-signupRouter.post("/subscribe", async (c) => {
-	const env = c.env;
-	const request = c.req.raw;
-	const mode = modeOf(c.req.header("content-type"));
-	c.header("cache-control", "no-store");
-	// The answer page's language and branding follow the form's business unit once it is read.
-	let pageUnit: string | null = null;
-	const setLocale = (businessUnit: string | null) => {
-		pageUnit = businessUnit;
-	};
-	const backUrl = mode === "form" ? backLinkFor(env, request) : null;
-
-	if (checkOrigin(env, request).kind === "foreign") return respond(c, mode, { kind: "forbidden" }, null, null);
-	if (mode === null) {
-		return problem(
-			c,
-			new ApiError(
-				415,
-				"UNSUPPORTED_MEDIA_TYPE",
-				"Send the sign-up as application/x-www-form-urlencoded, multipart/form-data or application/json.",
-			),
-		);
-	}
-
-	let outcome: Outcome;
-	try {
-		outcome = await handleSignup(c, mode, setLocale);
-	} catch (err) {
-		// JSON callers get the app's one error path; a person who posted a form gets a page.
-		if (mode === "json") throw err;
-		if (err instanceof ApiError && err.status === 400) {
-			outcome = { kind: "invalid", errors: err.errors ?? [], problems: ["form"] };
-		} else {
-			console.error("sign-up failed", err);
-			outcome = { kind: "error" };
-		}
-	}
-	return respond(c, mode, outcome, pageUnit, backUrl);
-});
-
-signupRouter.all("/subscribe", (c) => {
-	c.header("allow", "POST, OPTIONS");
-	return problem(c, new ApiError(405, "METHOD_NOT_ALLOWED", "Sign up with POST /subscribe."));
-});
+	router.all("/subscribe", (c) => {
+		c.header("allow", "POST, OPTIONS");
+		return problem(c, new ApiError(405, "METHOD_NOT_ALLOWED", "Sign up with POST /subscribe."));
+	});
+	return router;
+}

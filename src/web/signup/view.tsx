@@ -8,6 +8,8 @@ export type SignupPageOutcome =
 	| { kind: "invalid"; problems: Array<"email" | "topicsMissing" | "form"> }
 	| { kind: "rateLimited" }
 	| { kind: "forbidden" }
+	| { kind: "challengeFailed" }
+	| { kind: "challengeUnavailable" }
 	| { kind: "error" };
 
 const PROBLEM_KEYS: Record<"email" | "topicsMissing" | "form", MessageKey> = {
@@ -53,7 +55,11 @@ export function renderSignupPage(options: { shell: PageShell; outcome: SignupPag
 				? [t("signup.rateLimited.title"), [t("error.rateLimited")]]
 				: outcome.kind === "forbidden"
 					? [t("signup.forbidden.title"), [t("signup.forbidden.body")]]
-					: [t("signup.invalid.title"), [t("error.generic")]];
+					: outcome.kind === "challengeFailed"
+						? [t("signup.turnstile.title"), [t("signup.turnstile.body")]]
+						: outcome.kind === "challengeUnavailable"
+							? [t("signup.invalid.title"), [t("signup.turnstile.unavailable")]]
+							: [t("signup.invalid.title"), [t("error.generic")]];
 	return renderPage(
 		<Layout shell={shell} title={title}>
 			<div class="notice error" role="alert">

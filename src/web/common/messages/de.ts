@@ -80,4 +80,9 @@ export const de: Messages = {
 	"signup.forbidden.body":
 		"Dieses Anmeldeformular darf keine Anmeldungen an diesen Dienst senden. Bitte informieren Sie den Betreiber der Website.",
 	"signup.back": "Zurück zur Website",
+	"signup.turnstile.title": "Bitte bestätigen Sie, dass Sie ein Mensch sind",
+	"signup.turnstile.body":
+		"Die Prüfung, die Bots von diesem Formular fernhält, ist nicht gelungen. Bitte gehen Sie zurück, warten Sie, bis die Prüfung abgeschlossen ist, und senden Sie das Formular erneut.",
+	"signup.turnstile.unavailable":
+		"Die Prüfung, die Bots von diesem Formular fernhält, ist gerade nicht erreichbar. Bitte versuchen Sie es in ein paar Minuten erneut.",
 };

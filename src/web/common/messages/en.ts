@@ -82,6 +82,11 @@ export const en = {
 	"signup.forbidden.body":
 		"This sign-up form is not allowed to send sign-ups to this service. Please let the website's operator know.",
 	"signup.back": "Back to the website",
+	"signup.turnstile.title": "Please confirm you are human",
+	"signup.turnstile.body":
+		"The check that keeps bots away from this form did not succeed. Please go back, wait for the check to finish, and send the form again.",
+	"signup.turnstile.unavailable":
+		"The check that keeps bots away from this form is not available right now. Please try again in a few minutes.",
 };
 
 export type MessageKey = keyof typeof en;

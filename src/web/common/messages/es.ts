@@ -78,4 +78,9 @@ export const es: Messages = {
 	"signup.forbidden.body":
 		"Este formulario de suscripción no está autorizado a enviar suscripciones a este servicio. Informe de ello al responsable del sitio web.",
 	"signup.back": "Volver al sitio web",
+	"signup.turnstile.title": "Confirme que es una persona",
+	"signup.turnstile.body":
+		"La comprobación que protege este formulario de los robots no se ha superado. Vuelva atrás, espere a que termine la comprobación y envíe el formulario de nuevo.",
+	"signup.turnstile.unavailable":
+		"La comprobación que protege este formulario de los robots no está disponible en este momento. Vuelva a intentarlo dentro de unos minutos.",
 };

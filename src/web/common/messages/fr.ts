@@ -83,4 +83,9 @@ export const fr: Messages = {
 	"signup.forbidden.body":
 		"Ce formulaire d’inscription n’est pas autorisé à envoyer des inscriptions à ce service. Veuillez en informer l’exploitant du site.",
 	"signup.back": "Retour au site",
+	"signup.turnstile.title": "Veuillez confirmer que vous êtes humain",
+	"signup.turnstile.body":
+		"La vérification qui protège ce formulaire des robots a échoué. Revenez en arrière, attendez la fin de la vérification, puis renvoyez le formulaire.",
+	"signup.turnstile.unavailable":
+		"La vérification qui protège ce formulaire des robots est indisponible pour le moment. Veuillez réessayer dans quelques minutes.",
 };

@@ -80,4 +80,9 @@ export const it: Messages = {
 	"signup.forbidden.body":
 		"Questo modulo di iscrizione non è autorizzato a inviare iscrizioni a questo servizio. La preghiamo di informare il gestore del sito.",
 	"signup.back": "Torna al sito",
+	"signup.turnstile.title": "Conferma di essere una persona",
+	"signup.turnstile.body":
+		"La verifica che protegge questo modulo dai bot non è riuscita. Torna indietro, attendi la fine della verifica e invia di nuovo il modulo.",
+	"signup.turnstile.unavailable":
+		"La verifica che protegge questo modulo dai bot non è disponibile al momento. Riprova tra qualche minuto.",
 };

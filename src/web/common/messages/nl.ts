@@ -77,4 +77,9 @@ export const nl: Messages = {
 	"signup.forbidden.body":
 		"Dit aanmeldformulier mag geen aanmeldingen naar deze dienst sturen. Laat het de beheerder van de website weten.",
 	"signup.back": "Terug naar de website",
+	"signup.turnstile.title": "Bevestig dat u een mens bent",
+	"signup.turnstile.body":
+		"De controle die bots van dit formulier weghoudt, is niet gelukt. Ga terug, wacht tot de controle klaar is en verstuur het formulier opnieuw.",
+	"signup.turnstile.unavailable":
+		"De controle die bots van dit formulier weghoudt, is op dit moment niet beschikbaar. Probeer het over een paar minuten opnieuw.",
 };

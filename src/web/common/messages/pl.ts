@@ -82,4 +82,9 @@ export const pl: Messages = {
 	"signup.forbidden.body":
 		"Ten formularz zapisu nie może wysyłać zgłoszeń do tej usługi. Prosimy poinformować o tym operatora strony.",
 	"signup.back": "Wróć do strony",
+	"signup.turnstile.title": "Potwierdź, że jesteś człowiekiem",
+	"signup.turnstile.body":
+		"Weryfikacja, która chroni ten formularz przed botami, nie powiodła się. Wróć, poczekaj na zakończenie weryfikacji i wyślij formularz ponownie.",
+	"signup.turnstile.unavailable":
+		"Weryfikacja, która chroni ten formularz przed botami, jest teraz niedostępna. Spróbuj ponownie za kilka minut.",
 };
