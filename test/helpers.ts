@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 
 export const ADMIN = "test-admin-token";
 export const BASE = "https://consent.example.test";
@@ -60,4 +60,33 @@ export async function eventually<T>(
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 		await new Promise((resolve) => setTimeout(resolve, 50));
 	}
+}
+
+/** A ledger row as stored (snake_case columns), for tests that look below the API. */
+export interface StoredLedgerRow {
+	id: number;
+	contact_id: string;
+	event: string;
+	channel: string | null;
+	topic: string | null;
+	changes: string;
+	changed: number;
+	properties: string;
+	source: string;
+	reason: string | null;
+	feedback: string | null;
+	ip: string | null;
+	user_agent: string | null;
+	campaign: string | null;
+	idempotency_key: string | null;
+	occurred_at: string;
+	received_at: string;
+}
+
+/** A contact's stored ledger rows, oldest first. */
+export async function storedLedgerOf(contactId: string): Promise<StoredLedgerRow[]> {
+	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? ORDER BY id")
+		.bind(contactId)
+		.all<StoredLedgerRow>();
+	return results;
 }

@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { preferenceChoices, preferenceEvents } from "../../src/consent/preferences";
 import type { ConsentState, TopicDefinition } from "../../src/consent/types";
+import { topicDefinition } from "../topics";
 
 const AT = "2026-01-01T00:00:00.000Z";
-const topic = (key: string, doubleOptIn = false, channel: TopicDefinition["channel"] = "email"): TopicDefinition => ({
-	key,
-	name: key,
-	description: null,
-	channel,
-	doubleOptIn,
-	businessUnit: null,
-	providerRefs: {},
-});
+const topic = (key: string, doubleOptIn = false, channel: TopicDefinition["channel"] = "email") =>
+	topicDefinition(key, channel, doubleOptIn);
 const TOPICS = [topic("a"), topic("b"), topic("doi", true), topic("sms-news", false, "sms")];
 const BY_KEY = new Map(TOPICS.map((t) => [t.key, t]));
 

@@ -15,25 +15,11 @@ import {
 	type ConsentEvent,
 	type ConsentState,
 	emptyConsentState,
-	type TopicDefinition,
 } from "../../src/consent/types";
+import { TEST_TOPICS, testTopicOf } from "../topics";
 
-const topic = (key: string, channel: Channel, doubleOptIn: boolean): TopicDefinition => ({
-	key,
-	name: key,
-	description: null,
-	channel,
-	doubleOptIn,
-	businessUnit: null,
-	providerRefs: {},
-});
-const TOPICS = [
-	topic("news", "email", false),
-	topic("kids", "email", true),
-	topic("pets", "email", true),
-	topic("sms-deals", "sms", false),
-];
-const topicOf: TopicLookup = (key) => TOPICS.find((t) => t.key === key);
+const TOPICS = TEST_TOPICS;
+const topicOf: TopicLookup = testTopicOf;
 
 const channel = fc.constantFrom<Channel | null>(null, ...CHANNELS);
 const topicKey = fc.constantFrom(...TOPICS.map((t) => t.key));

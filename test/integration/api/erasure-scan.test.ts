@@ -18,7 +18,18 @@ import type { Bindings } from "../../../src/env";
 import worker from "../../../src/index";
 import type { OutboundEvent } from "../../../src/outbound/outbound";
 import { DEAD_LETTER_QUEUE } from "../../../src/queues";
-import { api, BASE, eventually, json, putTopic, unique, uniqueEmail, uniquePhone } from "../../helpers";
+import {
+	api,
+	BASE,
+	eventually,
+	json,
+	putTopic,
+	type StoredLedgerRow,
+	storedLedgerOf,
+	unique,
+	uniqueEmail,
+	uniquePhone,
+} from "../../helpers";
 import { manageToken, submit, visit } from "../pages/page-helpers";
 import { basicAuth, rawToDer } from "../webhooks/webhook-helpers";
 import { rsaCertificate } from "../webhooks/x509-builder";
@@ -196,32 +207,8 @@ async function scanEverything(needles: Record<string, string>, since: number): P
 // ---------------------------------------------------------------------------------------------
 // Ledger and outbound helpers
 
-interface LedgerRow {
-	id: number;
-	contact_id: string;
-	event: string;
-	channel: string | null;
-	topic: string | null;
-	changes: string;
-	changed: number;
-	properties: string;
-	source: string;
-	reason: string | null;
-	feedback: string | null;
-	ip: string | null;
-	user_agent: string | null;
-	campaign: string | null;
-	idempotency_key: string | null;
-	occurred_at: string;
-	received_at: string;
-}
-
-async function ledgerOf(contactId: string): Promise<LedgerRow[]> {
-	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? ORDER BY id")
-		.bind(contactId)
-		.all<LedgerRow>();
-	return results;
-}
+type LedgerRow = StoredLedgerRow;
+const ledgerOf = storedLedgerOf;
 
 const countBySource = (rows: LedgerRow[], source: string) => rows.filter((row) => row.source === source).length;
 

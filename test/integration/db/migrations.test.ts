@@ -23,9 +23,9 @@ import {
 	type ConsentEvent,
 	type ConsentState,
 	emptyConsentState,
-	type TopicDefinition,
 } from "../../../src/consent/types";
 import * as schema from "../../../src/db/schema";
+import { TEST_TOPICS, testTopicOf } from "../../topics";
 
 /** The first migration applied to a database with data in it: the newest one when this was written. */
 const UPGRADE_FROM = "0003_trust.sql";
@@ -638,22 +638,8 @@ describe("migrations", () => {
 });
 
 describe("0007: the begin times it fills in for stored contacts are those the reducer keeps", () => {
-	const topic = (key: string, channel: Channel, doubleOptIn: boolean): TopicDefinition => ({
-		key,
-		name: key,
-		description: null,
-		channel,
-		doubleOptIn,
-		businessUnit: null,
-		providerRefs: {},
-	});
-	const TOPICS = [
-		topic("news", "email", false),
-		topic("kids", "email", true),
-		topic("pets", "email", true),
-		topic("sms-deals", "sms", false),
-	];
-	const topicOf = (key: string) => TOPICS.find((candidate) => candidate.key === key);
+	const TOPICS = TEST_TOPICS;
+	const topicOf = testTopicOf;
 	const channel = fc.constantFrom<Channel | null>(null, ...CHANNELS);
 
 	/** Events of every kind; those with a topic carry its channel, as the API fills it in. */

@@ -3,35 +3,12 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app";
 import { LinkSigner } from "../../../src/links/token";
 import { MAX_MAIL_BYTES } from "../../../src/mail/unsubscribe-mail";
-import { ADMIN, BASE, json, putTopic, unique, uniqueEmail } from "../../helpers";
+import { ADMIN, BASE, json, putTopic, type StoredLedgerRow, storedLedgerOf, unique, uniqueEmail } from "../../helpers";
 import { confirmToken, consentOf, contactIdByEmail, manageToken, seedLead, visit } from "../pages/page-helpers";
 import { alternative, deliver, encodedWordSubject, type MessageCalls, rawMail } from "./mail-helpers";
 
-interface Row {
-	id: number;
-	event: string;
-	channel: string | null;
-	topic: string | null;
-	changes: string;
-	changed: number;
-	properties: string;
-	source: string;
-	reason: string | null;
-	feedback: string | null;
-	ip: string | null;
-	user_agent: string | null;
-	campaign: string | null;
-	idempotency_key: string | null;
-	occurred_at: string;
-	received_at: string;
-}
-
-async function ledgerOf(contactId: string): Promise<Row[]> {
-	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? ORDER BY id")
-		.bind(contactId)
-		.all<Row>();
-	return results;
-}
+type Row = StoredLedgerRow;
+const ledgerOf = storedLedgerOf;
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
