@@ -1,7 +1,7 @@
+import { parseHexColour } from "./colour";
 import { normalizeBusinessUnit } from "./consent/normalize";
 import type { EspUnsubscribePolicy } from "./consent/provider-events";
 import { LinkSigner } from "./links/token";
-import { parseHexColour } from "./web/common/theme";
 
 /** The worker's bindings, as `wrangler types` generates them (worker-configuration.d.ts). */
 export type Bindings = Env;

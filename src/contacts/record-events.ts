@@ -1,4 +1,3 @@
-import type { Contact } from "../api/contact-json";
 import { ConsentError } from "../consent/errors";
 import { canonicalEvent } from "../consent/normalize";
 import { CONFIRMATION_REQUIRED } from "../consent/reducer";
@@ -6,6 +5,7 @@ import { addressKindOf } from "../consent/suppression";
 import { occurrenceTime } from "../consent/topics";
 import type { IncomingEvent, TopicDefinition } from "../consent/types";
 import { resolveEvent } from "../consent/validate-event";
+import type { Contact } from "../db/contacts";
 import { findSuppressed } from "../db/suppressions";
 import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";

@@ -1,7 +1,7 @@
-import type { Contact } from "../api/contact-json";
 import { ConsentError } from "../consent/errors";
 import { planIdentity } from "../consent/identity";
 import { mergeTraits } from "../consent/traits";
+import type { Contact } from "../db/contacts";
 import { findContact, insertContact } from "../db/contacts";
 import type { Bindings } from "../env";
 import type { ProfilePatch, ProfileResult } from "./contact-actor";

@@ -11,13 +11,7 @@ import { Hono } from "hono";
 
 export type Rgb = readonly [number, number, number];
 
-/** `#0a7d4f` or `#0a7` (any case) → `0a7d4f`; null for anything else. */
-export function parseHexColour(value: string): string | null {
-	const match = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(value.trim());
-	if (!match?.[1]) return null;
-	const hex = match[1].toLowerCase();
-	return hex.length === 3 ? [...hex].map((digit) => digit + digit).join("") : hex;
-}
+export { parseHexColour } from "../../colour";
 
 const byte = (hex: string, at: number) => Number.parseInt(hex.slice(at, at + 2), 16);
 const rgbOf = (hex: string): Rgb => [byte(hex, 0), byte(hex, 2), byte(hex, 4)];
