@@ -26,6 +26,7 @@ import { themeRouter } from "./web/common/theme";
 import { confirmRouter } from "./web/confirm/routes";
 import { renderDocs } from "./web/docs/view";
 import { preferencesRouter } from "./web/preferences/routes";
+import { selfServiceRouter } from "./web/preferences/self-service";
 import { signupRouter } from "./web/signup/routes";
 import type { TurnstileVerifier } from "./web/signup/turnstile";
 import { unsubscribeRouter } from "./web/unsubscribe/routes";
@@ -94,6 +95,7 @@ export function createApp(options: AppOptions = {}) {
 	app.route("/", linksRouter);
 	app.route("/", unsubscribeRouter);
 	app.route("/", preferencesRouter);
+	app.route("/", selfServiceRouter);
 	app.route("/", confirmRouter);
 	app.route("/", signupRouter({ turnstileVerifier: options.turnstileVerifier }));
 	app.route("/", deadLettersRouter);

@@ -134,7 +134,8 @@ export class ContactActor extends DurableObject<Bindings> {
 	 * user agent in the ledger rows of its addresses' suppressions (an `Unsuppress` by a confirmation
 	 * link records who confirmed). The ledger keeps the rows themselves, by the random contact id, as
 	 * proof of what happened, plus an `Erase` row. When the person had opted out, complained, bounced
-	 * or been blocked, a keyed hash of the address concerned stays suppressed.
+	 * or been blocked, a keyed hash of the address concerned stays suppressed. The `Erase` row
+	 * carries the context's source: `erasure` (the API) or `preference_center` (the person).
 	 */
 	private async eraseLocked(contactId: string, context: EventContext): Promise<EraseResult | null> {
 		const contact = await readContact(this.env, contactId);
@@ -165,6 +166,7 @@ export class ContactActor extends DurableObject<Bindings> {
 			suppressionSubjects: subjects,
 			blocklisted: [...facts.blocklisted],
 			properties,
+			source: context.source,
 			at: context.receivedAt,
 		});
 		// Receivers learn to erase too, by the contact id they have seen in earlier events.
@@ -180,7 +182,6 @@ export class ContactActor extends DurableObject<Bindings> {
 			idempotencyKey: null,
 			occurredAt: context.receivedAt,
 			...context,
-			source: "erasure",
 			ip: null,
 			userAgent: null,
 		};

@@ -1,5 +1,7 @@
+import type { Source } from "../consent/types";
 import type { Bindings } from "../env";
 import { notFound } from "../http/errors";
+import type { EraseResult } from "./contact-actor";
 import { actorFor, requestContext } from "./record-events";
 
 export const ERASURE_DESCRIPTION =
@@ -9,9 +11,21 @@ export const ERASURE_DESCRIPTION =
 	"address then answer `suppressed`, and imports and provider webhooks do not bring it back. An address that never " +
 	"opted out is forgotten completely. Export the history first if the person asked for it (GDPR art. 15).";
 
+/**
+ * Who asked for an erasure, as its `Erase` row's source: an operator through the API (`erasure`),
+ * or the person on the preference center (`preference_center`, src/web/preferences/self-service.ts).
+ */
+export type ErasureSource = Extract<Source, "erasure" | "preference_center">;
+
 /** Erases through the contact's actor, so no event applies half-way through. */
-export async function eraseContact(env: Bindings, contactId: string, request: Request): Promise<void> {
-	const result = await actorFor(env, contactId).erase(contactId, requestContext(request, "erasure"));
+export async function eraseContact(
+	env: Bindings,
+	contactId: string,
+	request: Request,
+	source: ErasureSource = "erasure",
+): Promise<EraseResult> {
+	const result = await actorFor(env, contactId).erase(contactId, requestContext(request, source));
 	// Erased by a concurrent call between the lookup and the actor's lock.
 	if (!result) throw notFound("Contact");
+	return result;
 }

@@ -7,7 +7,7 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { LedgerRow } from "../consent/apply";
 import { ERASED, ERASED_EVENT, KNOWN_EVENT_NAMES, KNOWN_REASON_CODES } from "../consent/erasure";
 import { PREFERENCE_EVENTS } from "../consent/reducer";
-import type { Channel, ConsentEvent, ConsentState } from "../consent/types";
+import type { Channel, ConsentEvent, ConsentState, Source } from "../consent/types";
 import type { Bindings } from "../env";
 import { type Database, database, rowsOf, statement, writeSession } from "./client";
 import { type Contact, contactColumns } from "./contacts";
@@ -259,6 +259,8 @@ export async function eraseContactRows(
 		suppressionSubjects: string[];
 		blocklisted: string[];
 		properties: Record<string, unknown>;
+		/** The `Erase` row's source: who asked (the suppressions it adds keep `erasure`). */
+		source: Source;
 		at: string;
 	},
 ): Promise<number> {
@@ -296,7 +298,7 @@ export async function eraseContactRows(
 				changes: [],
 				changed: true,
 				properties: input.properties,
-				source: "erasure",
+				source: input.source,
 				occurredAt: input.at,
 				receivedAt: input.at,
 			})

@@ -8,6 +8,7 @@ import { secretsEqual } from "../../http/auth";
 import type { AppEnv } from "../../http/router";
 import { checkRange, INTERVALS, type Interval, parseTime, resolveRange, type StatsFilter } from "../../reports/stats";
 import type { RateLimitResult } from "../common/rate-limiter";
+import { fromOwnPage } from "../common/same-origin";
 import { ipBucket } from "../signup/routes";
 import { clearSession, hasSession, setSession } from "./session";
 import { type DashboardProps, renderDashboardPage, renderJobsPage, renderLoginPage } from "./view";
@@ -69,28 +70,6 @@ function safeNext(value: unknown): string {
 	if (typeof value !== "string" || value.length > 2000) return "/admin";
 	if (!/^\/admin(?:$|[?/])/.test(value) || value.includes("\\") || value.startsWith("/admin/log")) return "/admin";
 	return value;
-}
-
-/** Our own origins: the one the request came to, and PUBLIC_BASE_URL's. */
-function ownOrigins(c: AdminContext): string[] {
-	const own = [new URL(c.req.url).origin];
-	const publicBase = getConfig(c.env).publicBaseUrl;
-	if (publicBase) own.push(new URL(publicBase).origin);
-	return own;
-}
-
-/**
- * Posts to /admin (sign-in, sign-out, any action) must come from our own pages: every
- * header the browser sends about it must say so (Sec-Fetch-Site same-origin, Origin one of ours),
- * and at least one must be there. A sandboxed page's `Origin: null` is refused. hono/csrf is not
- * used because it lets a request through when either header passes.
- */
-function fromOwnPage(c: AdminContext): boolean {
-	const site = c.req.header("sec-fetch-site");
-	const origin = c.req.header("origin");
-	if (site === undefined && origin === undefined) return false;
-	if (site !== undefined && site !== "same-origin") return false;
-	return origin === undefined || ownOrigins(c).includes(origin);
 }
 
 function hit(env: Bindings, key: string): Promise<RateLimitResult> {
@@ -236,6 +215,7 @@ adminRouter.get("/login", async (c) => {
 	return loginPage(c, 200, { next, notice });
 });
 
+// Posts to /admin (sign-in, sign-out, any action) must come from our own pages (src/web/common/same-origin.ts).
 adminRouter.on("POST", "*", async (c, next) => {
 	if (!fromOwnPage(c)) return loginPage(c, 403, { next: "/admin", error: "Use this site's own forms." });
 	return next();

@@ -13,6 +13,11 @@ export interface PageShell {
 	switchPath: string | null;
 	/** A path of ours with the language the person chose (`?lang=`), so that it stays chosen. */
 	link: (path: string) => string;
+	/**
+	 * `same-origin` for a page whose form must prove it is ours (src/web/common/same-origin.ts):
+	 * under `no-referrer` browsers post it with `Origin: null`. Absent: no referrer at all.
+	 */
+	referrerPolicy?: "same-origin";
 }
 
 /** `?lang=xx` on a path, for a language the person chose; the path as it is otherwise. */
@@ -57,8 +62,8 @@ export const Layout: FC<{ shell: PageShell; title: string; children?: Child }> =
 				<meta charset="utf-8" />
 				<meta name="viewport" content="width=device-width, initial-scale=1" />
 				<meta name="robots" content="noindex, nofollow" />
-				{/* The token is in the URL: no Referer for the logo's host or any link. */}
-				<meta name="referrer" content="no-referrer" />
+				{/* The token is in the URL: no Referer for the logo's host or any link (same-origin: only to us). */}
+				<meta name="referrer" content={shell.referrerPolicy ?? "no-referrer"} />
 				<title>{title}</title>
 				<link rel="stylesheet" href="/assets/app.css" />
 				{brand.themeHref ? <link rel="stylesheet" href={brand.themeHref} /> : null}

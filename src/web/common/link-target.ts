@@ -28,6 +28,8 @@ export interface LinkFailure {
 	message: ErrorMessageKey;
 	/** For the page's language when the subject names one. */
 	businessUnit: string | null;
+	/** A contact id or externalId whose contact does not exist (any more): the 404's cause. */
+	contactMissing?: true;
 }
 
 export type Resolution = { ok: true; target: LinkTarget } | { ok: false; failure: LinkFailure };
@@ -83,7 +85,9 @@ export async function resolveLink(env: Bindings, token: string, purpose: LinkPur
 		findContact(env, lookup),
 		claims.topic ? findTopic(env, claims.topic) : Promise.resolve(null),
 	]);
-	if (!contact && !leadSubject) return fail(404, "error.notFound");
+	if (!contact && !leadSubject) {
+		return { ok: false, failure: { status: 404, message: "error.notFound", businessUnit: null, contactMissing: true } };
+	}
 	const businessUnit = contact?.businessUnit ?? (leadSubject as LeadSubject).businessUnit;
 	if (claims.topic) {
 		// A topic deleted since the link was made (or of another business unit): nothing to act on.

@@ -43,6 +43,8 @@ export interface ShellOptions {
 	address?: string | null;
 	/** Whether the language switch links to this page: not for an answer only a POST can show again. */
 	languageSwitch?: boolean;
+	/** A page whose form's POST is checked to come from our own page (`fromOwnPage`). */
+	referrerPolicy?: "same-origin";
 }
 
 /**
@@ -60,6 +62,7 @@ export function pageShell(c: PageContext, options: ShellOptions): PageShell {
 		address: options.address ?? null,
 		switchPath: options.languageSwitch === false ? null : new URL(c.req.url).pathname,
 		link: (path) => withLanguage(path, chosen),
+		...(options.referrerPolicy ? { referrerPolicy: options.referrerPolicy } : {}),
 	};
 }
 
@@ -68,7 +71,11 @@ export const brandHeaders = (brand: Brand): Record<string, string> =>
 	brand.logoOrigin ? { "content-security-policy": contentSecurityPolicy(brand.logoOrigin) } : {};
 
 export const page = (c: PageContext, shell: PageShell, html: string, status: ContentfulStatusCode = 200) =>
-	c.html(html, status, { ...PAGE_HEADERS, ...brandHeaders(shell.brand) });
+	c.html(html, status, {
+		...PAGE_HEADERS,
+		...brandHeaders(shell.brand),
+		...(shell.referrerPolicy ? { "referrer-policy": shell.referrerPolicy } : {}),
+	});
 
 export function errorPage(
 	c: PageContext,

@@ -2,11 +2,13 @@ import type { ChannelChoices, PreferenceConflict } from "../../consent/preferenc
 import type { Channel } from "../../consent/types";
 import { formatList, type MessageKey } from "../common/i18n";
 import { Layout, type PageShell, renderPage } from "../common/layout";
+import { SelfServiceSection } from "./self-service-view";
 
 /**
  * GET/POST /p/{token}: per channel a fieldset with its topics (ticked = the person gets it, the
  * effective status) and a "stop all" box for the channel opt-out; "save" first so Enter saves.
- * Hidden `shown_*` fields name what the form showed, so a POST only touches those.
+ * Hidden `shown_*` fields name what the form showed, so a POST only touches those. Below the
+ * form, "Your data": download and erasure (self-service.ts).
  */
 export function renderPreferencesPage(props: {
 	shell: PageShell;
@@ -120,6 +122,7 @@ export function renderPreferencesPage(props: {
 					</button>
 				</div>
 			</form>
+			<SelfServiceSection shell={shell} token={token} />
 		</Layout>,
 	);
 }

@@ -56,6 +56,33 @@ export const de: Messages = {
 	"prefs.conflictNote": "nicht gespeichert: alle {messages} sind abbestellt",
 	"prefs.unsubscribedAll": "Sie wurden von allem abgemeldet.",
 	"prefs.unsubscribedAllChannel": "Sie wurden von allen {messages} abgemeldet.",
+	"selfService.title": "Ihre Daten",
+	"selfService.intro":
+		"Sie können eine Kopie der Daten herunterladen, die wir über Sie gespeichert haben, oder deren Löschung verlangen.",
+	"selfService.download": "Meine Daten herunterladen",
+	"selfService.erase": "Meine Daten löschen",
+	"selfService.none": "Zu diesem Link haben wir keine personenbezogenen Daten gespeichert.",
+	"selfService.confirm.title": "Ihre Daten löschen?",
+	"selfService.confirm.what":
+		"Wenn Sie fortfahren, löschen wir die personenbezogenen Daten, die wir über Sie gespeichert haben: Ihre E-Mail-Adresse, Telefonnummer und Ihr Profil, Ihre Abonnements sowie die persönlichen Angaben im Protokoll Ihrer Einwilligungen, etwa IP-Adressen und Kommentare.",
+	"selfService.confirm.record":
+		"Das Protokoll Ihrer Entscheidungen selbst bleibt als Nachweis erhalten, aber ohne Angaben, an denen man Sie erkennen kann.",
+	"selfService.confirm.suppression":
+		"Wenn Sie sich abgemeldet haben, bleibt Ihre Adresse auf unserer Sperrliste, nur als nicht umkehrbarer Code gespeichert, damit wir Ihnen keine Werbung mehr senden.",
+	"selfService.confirm.final":
+		"Die Löschung kann nicht rückgängig gemacht werden. Wenn Sie eine Kopie Ihrer Daten möchten, laden Sie sie vorher herunter.",
+	"selfService.confirm.submit": "Ja, meine Daten löschen",
+	"selfService.confirm.cancel": "Nein, meine Daten behalten",
+	"selfService.erased.title": "Ihre Daten wurden gelöscht",
+	"selfService.erased.text":
+		"Wir haben die personenbezogenen Daten gelöscht, die wir zu diesem Link gespeichert hatten.",
+	"selfService.erased.suppressed":
+		"Damit Sie keine Werbung mehr von uns erhalten, bleibt Ihre Adresse auf unserer Sperrliste, nur als nicht umkehrbarer Code gespeichert.",
+	"selfService.nothing.title": "Nichts zu löschen",
+	"selfService.nothing.text": "Falls Sie die Löschung schon einmal verlangt haben, wurde sie bereits durchgeführt.",
+	"selfService.refused.title": "Diese Anfrage wurde abgelehnt",
+	"selfService.refused.text":
+		"Zu Ihrem Schutz können Ihre Daten nur über die Bestätigungsseite auf dieser Website gelöscht werden. Bitte öffnen Sie den Link aus Ihrer Nachricht erneut.",
 	"confirm.title": "Bestätigen Sie Ihr Abonnement",
 	"confirm.text": "Bitte bestätigen Sie, dass Sie Folgendes erhalten möchten:",
 	"confirm.submit": "Abonnement bestätigen",

@@ -59,6 +59,30 @@ export const en = {
 	"prefs.conflictNote": "not saved: all {messages} are stopped",
 	"prefs.unsubscribedAll": "You have been unsubscribed from everything.",
 	"prefs.unsubscribedAllChannel": "You have been unsubscribed from all {messages}.",
+	"selfService.title": "Your data",
+	"selfService.intro": "You can download a copy of the data we hold about you, or ask us to erase it.",
+	"selfService.download": "Download my data",
+	"selfService.erase": "Erase my data",
+	"selfService.none": "We hold no personal data for this link.",
+	"selfService.confirm.title": "Erase your data?",
+	"selfService.confirm.what":
+		"If you continue, we erase the personal data we hold about you: your email address, phone number and profile, your subscriptions, and the personal details in the record of your consent choices, such as IP addresses and comments.",
+	"selfService.confirm.record":
+		"The record of your choices itself stays as proof of what happened, without anything that identifies you.",
+	"selfService.confirm.suppression":
+		"If you have unsubscribed, your address stays on our suppression list, stored only as an irreversible code, so that we do not send you marketing messages again.",
+	"selfService.confirm.final": "Erasure cannot be undone. If you want a copy of your data, download it first.",
+	"selfService.confirm.submit": "Yes, erase my data",
+	"selfService.confirm.cancel": "No, keep my data",
+	"selfService.erased.title": "Your data has been erased",
+	"selfService.erased.text": "We have erased the personal data we held for this link.",
+	"selfService.erased.suppressed":
+		"So that you do not receive marketing messages from us again, your address stays on our suppression list, stored only as an irreversible code.",
+	"selfService.nothing.title": "Nothing to erase",
+	"selfService.nothing.text": "If you asked for erasure before, it has already been carried out.",
+	"selfService.refused.title": "This request was refused",
+	"selfService.refused.text":
+		"For your protection, your data can only be erased from the confirmation page on this site. Please open the link from your message again.",
 	"confirm.title": "Confirm your subscription",
 	"confirm.text": "Please confirm that you want to receive:",
 	"confirm.submit": "Confirm subscription",

@@ -55,6 +55,31 @@ export const es: Messages = {
 	"prefs.conflictNote": "no guardado: tiene desactivado el envío de {messages}",
 	"prefs.unsubscribedAll": "Se ha dado de baja de todo.",
 	"prefs.unsubscribedAllChannel": "Ya no recibirá {messages} de nuestra parte.",
+	"selfService.title": "Sus datos",
+	"selfService.intro":
+		"Puede descargar una copia de los datos que conservamos sobre usted o pedirnos que los borremos.",
+	"selfService.download": "Descargar mis datos",
+	"selfService.erase": "Borrar mis datos",
+	"selfService.none": "No conservamos ningún dato personal para este enlace.",
+	"selfService.confirm.title": "¿Borrar sus datos?",
+	"selfService.confirm.what":
+		"Si continúa, borraremos los datos personales que conservamos sobre usted: su dirección de correo electrónico, su número de teléfono y su perfil, sus suscripciones y los datos personales del registro de sus decisiones de consentimiento, como direcciones IP y comentarios.",
+	"selfService.confirm.record":
+		"El registro de sus decisiones se conserva como prueba de lo ocurrido, sin nada que permita identificarle.",
+	"selfService.confirm.suppression":
+		"Si se ha dado de baja, su dirección permanece en nuestra lista de exclusión, guardada solo como un código irreversible, para que no le enviemos más mensajes publicitarios.",
+	"selfService.confirm.final": "El borrado no se puede deshacer. Si desea una copia de sus datos, descárguela antes.",
+	"selfService.confirm.submit": "Sí, borrar mis datos",
+	"selfService.confirm.cancel": "No, conservar mis datos",
+	"selfService.erased.title": "Sus datos se han borrado",
+	"selfService.erased.text": "Hemos borrado los datos personales que conservábamos para este enlace.",
+	"selfService.erased.suppressed":
+		"Para que no reciba más mensajes publicitarios nuestros, su dirección permanece en nuestra lista de exclusión, guardada solo como un código irreversible.",
+	"selfService.nothing.title": "No hay nada que borrar",
+	"selfService.nothing.text": "Si ya había solicitado el borrado, este ya se ha realizado.",
+	"selfService.refused.title": "Se ha rechazado esta solicitud",
+	"selfService.refused.text":
+		"Por su seguridad, sus datos solo pueden borrarse desde la página de confirmación de este sitio. Vuelva a abrir el enlace de su mensaje.",
 	"confirm.title": "Confirme su suscripción",
 	"confirm.text": "Confirme que desea recibir:",
 	"confirm.submit": "Confirmar suscripción",

@@ -59,6 +59,32 @@ export const fr: Messages = {
 	"prefs.conflictNote": "non enregistré\u00a0: vous ne recevez plus nos {messages}",
 	"prefs.unsubscribedAll": "Votre désabonnement de tous nos envois est enregistré.",
 	"prefs.unsubscribedAllChannel": "Vous ne recevrez plus nos {messages}.",
+	"selfService.title": "Vos données",
+	"selfService.intro":
+		"Vous pouvez télécharger une copie des données que nous conservons à votre sujet, ou nous demander de les effacer.",
+	"selfService.download": "Télécharger mes données",
+	"selfService.erase": "Effacer mes données",
+	"selfService.none": "Nous ne conservons aucune donnée personnelle pour ce lien.",
+	"selfService.confirm.title": "Effacer vos données\u00a0?",
+	"selfService.confirm.what":
+		"Si vous continuez, nous effaçons les données personnelles que nous conservons à votre sujet\u00a0: votre adresse e-mail, votre numéro de téléphone et votre profil, vos abonnements, ainsi que les informations personnelles du registre de vos choix de consentement, comme les adresses IP et les commentaires.",
+	"selfService.confirm.record":
+		"Le registre de vos choix est conservé comme preuve de ce qui s’est passé, sans rien qui permette de vous identifier.",
+	"selfService.confirm.suppression":
+		"Si vous avez demandé à ne plus recevoir nos messages, votre adresse reste sur notre liste d’exclusion, conservée uniquement sous forme de code irréversible, afin que nous ne vous envoyions plus de messages marketing.",
+	"selfService.confirm.final":
+		"L’effacement est définitif. Si vous souhaitez une copie de vos données, téléchargez-la d’abord.",
+	"selfService.confirm.submit": "Oui, effacer mes données",
+	"selfService.confirm.cancel": "Non, conserver mes données",
+	"selfService.erased.title": "Vos données ont été effacées",
+	"selfService.erased.text": "Nous avons effacé les données personnelles que nous conservions pour ce lien.",
+	"selfService.erased.suppressed":
+		"Afin que vous ne receviez plus de messages marketing de notre part, votre adresse reste sur notre liste d’exclusion, conservée uniquement sous forme de code irréversible.",
+	"selfService.nothing.title": "Rien à effacer",
+	"selfService.nothing.text": "Si vous avez déjà demandé l’effacement, il a déjà été effectué.",
+	"selfService.refused.title": "Cette demande a été refusée",
+	"selfService.refused.text":
+		"Pour votre protection, vos données ne peuvent être effacées que depuis la page de confirmation de ce site. Veuillez rouvrir le lien de votre message.",
 	"confirm.title": "Confirmez votre abonnement",
 	"confirm.text": "Veuillez confirmer que vous souhaitez recevoir\u00a0:",
 	"confirm.submit": "Confirmer l’abonnement",

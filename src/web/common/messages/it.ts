@@ -56,6 +56,31 @@ export const it: Messages = {
 	"prefs.conflictNote": "non salvato: l’invio di {messages} è disattivato",
 	"prefs.unsubscribedAll": "Tutte le Sue iscrizioni sono state annullate.",
 	"prefs.unsubscribedAllChannel": "Non riceverà più {messages} da parte nostra.",
+	"selfService.title": "I Suoi dati",
+	"selfService.intro": "Può scaricare una copia dei dati che conserviamo su di Lei oppure chiederci di cancellarli.",
+	"selfService.download": "Scarica i miei dati",
+	"selfService.erase": "Cancella i miei dati",
+	"selfService.none": "Non conserviamo alcun dato personale per questo link.",
+	"selfService.confirm.title": "Cancellare i Suoi dati?",
+	"selfService.confirm.what":
+		"Se prosegue, cancelleremo i dati personali che conserviamo su di Lei: il Suo indirizzo e-mail, il numero di telefono e il profilo, le Sue iscrizioni e i dati personali nel registro delle Sue scelte di consenso, come indirizzi IP e commenti.",
+	"selfService.confirm.record":
+		"Il registro delle Sue scelte resta come prova di quanto avvenuto, senza nulla che permetta di identificarLa.",
+	"selfService.confirm.suppression":
+		"Se ha annullato l’iscrizione, il Suo indirizzo resta nella nostra lista di esclusione, conservato solo come codice irreversibile, affinché non Le inviamo più messaggi promozionali.",
+	"selfService.confirm.final":
+		"La cancellazione non può essere annullata. Se desidera una copia dei Suoi dati, la scarichi prima.",
+	"selfService.confirm.submit": "Sì, cancella i miei dati",
+	"selfService.confirm.cancel": "No, conserva i miei dati",
+	"selfService.erased.title": "I Suoi dati sono stati cancellati",
+	"selfService.erased.text": "Abbiamo cancellato i dati personali che conservavamo per questo link.",
+	"selfService.erased.suppressed":
+		"Affinché non riceva più messaggi promozionali da parte nostra, il Suo indirizzo resta nella nostra lista di esclusione, conservato solo come codice irreversibile.",
+	"selfService.nothing.title": "Niente da cancellare",
+	"selfService.nothing.text": "Se aveva già chiesto la cancellazione, è già stata eseguita.",
+	"selfService.refused.title": "Questa richiesta è stata rifiutata",
+	"selfService.refused.text":
+		"Per la Sua sicurezza, i Suoi dati possono essere cancellati solo dalla pagina di conferma di questo sito. La preghiamo di aprire di nuovo il link del Suo messaggio.",
 	"confirm.title": "Confermi la Sua iscrizione",
 	"confirm.text": "La preghiamo di confermare che desidera ricevere:",
 	"confirm.submit": "Conferma l’iscrizione",

@@ -54,6 +54,31 @@ export const nl: Messages = {
 	"prefs.conflictNote": "niet opgeslagen: alle {messages} zijn stopgezet",
 	"prefs.unsubscribedAll": "U bent voor alles afgemeld.",
 	"prefs.unsubscribedAllChannel": "U bent afgemeld voor alle {messages}.",
+	"selfService.title": "Uw gegevens",
+	"selfService.intro": "U kunt een kopie downloaden van de gegevens die we over u bewaren, of ons vragen ze te wissen.",
+	"selfService.download": "Mijn gegevens downloaden",
+	"selfService.erase": "Mijn gegevens wissen",
+	"selfService.none": "We bewaren geen persoonsgegevens voor deze link.",
+	"selfService.confirm.title": "Uw gegevens wissen?",
+	"selfService.confirm.what":
+		"Als u doorgaat, wissen we de persoonsgegevens die we over u bewaren: uw e-mailadres, telefoonnummer en profiel, uw abonnementen en de persoonlijke gegevens in het overzicht van uw toestemmingskeuzes, zoals IP-adressen en opmerkingen.",
+	"selfService.confirm.record":
+		"Het overzicht van uw keuzes zelf blijft bewaard als bewijs van wat er is gebeurd, zonder iets waaraan u te herkennen bent.",
+	"selfService.confirm.suppression":
+		"Als u zich hebt afgemeld, blijft uw adres op onze blokkeerlijst staan, alleen opgeslagen als onomkeerbare code, zodat we u geen marketingberichten meer sturen.",
+	"selfService.confirm.final":
+		"Wissen kan niet ongedaan worden gemaakt. Wilt u een kopie van uw gegevens, download die dan eerst.",
+	"selfService.confirm.submit": "Ja, mijn gegevens wissen",
+	"selfService.confirm.cancel": "Nee, mijn gegevens bewaren",
+	"selfService.erased.title": "Uw gegevens zijn gewist",
+	"selfService.erased.text": "We hebben de persoonsgegevens gewist die we voor deze link bewaarden.",
+	"selfService.erased.suppressed":
+		"Zodat u geen marketingberichten meer van ons ontvangt, blijft uw adres op onze blokkeerlijst staan, alleen opgeslagen als onomkeerbare code.",
+	"selfService.nothing.title": "Niets te wissen",
+	"selfService.nothing.text": "Als u eerder om wissing hebt gevraagd, is die al uitgevoerd.",
+	"selfService.refused.title": "Dit verzoek is geweigerd",
+	"selfService.refused.text":
+		"Voor uw bescherming kunnen uw gegevens alleen worden gewist via de bevestigingspagina op deze website. Open de link uit uw bericht opnieuw.",
 	"confirm.title": "Bevestig uw abonnement",
 	"confirm.text": "Bevestig dat u het volgende wilt ontvangen:",
 	"confirm.submit": "Abonnement bevestigen",

@@ -58,6 +58,32 @@ export const pl: Messages = {
 	"prefs.conflictNote": "nie zapisano: wysyłka {messages} jest wstrzymana",
 	"prefs.unsubscribedAll": "Zrezygnowali Państwo ze wszystkich subskrypcji.",
 	"prefs.unsubscribedAllChannel": "Zrezygnowali Państwo ze wszystkich {messages}.",
+	"selfService.title": "Państwa dane",
+	"selfService.intro":
+		"Mogą Państwo pobrać kopię danych, które o Państwu przechowujemy, lub poprosić nas o ich usunięcie.",
+	"selfService.download": "Pobierz moje dane",
+	"selfService.erase": "Usuń moje dane",
+	"selfService.none": "Nie przechowujemy żadnych danych osobowych powiązanych z tym linkiem.",
+	"selfService.confirm.title": "Usunąć Państwa dane?",
+	"selfService.confirm.what":
+		"Jeśli Państwo kontynuują, usuniemy dane osobowe, które o Państwu przechowujemy: adres e-mail, numer telefonu i profil, subskrypcje oraz dane osobowe w rejestrze Państwa decyzji dotyczących zgód, takie jak adresy IP i komentarze.",
+	"selfService.confirm.record":
+		"Sam rejestr Państwa decyzji pozostaje jako dowód tego, co się wydarzyło, bez niczego, co pozwalałoby Państwa zidentyfikować.",
+	"selfService.confirm.suppression":
+		"Jeśli zrezygnowali Państwo z subskrypcji, Państwa adres pozostaje na naszej liście wykluczeń, zapisany wyłącznie jako nieodwracalny kod, abyśmy nie wysyłali Państwu więcej wiadomości marketingowych.",
+	"selfService.confirm.final":
+		"Usunięcia nie można cofnąć. Jeśli chcą Państwo otrzymać kopię swoich danych, prosimy najpierw ją pobrać.",
+	"selfService.confirm.submit": "Tak, usuń moje dane",
+	"selfService.confirm.cancel": "Nie, zachowaj moje dane",
+	"selfService.erased.title": "Państwa dane zostały usunięte",
+	"selfService.erased.text": "Usunęliśmy dane osobowe, które przechowywaliśmy w związku z tym linkiem.",
+	"selfService.erased.suppressed":
+		"Aby nie otrzymywali Państwo od nas więcej wiadomości marketingowych, Państwa adres pozostaje na naszej liście wykluczeń, zapisany wyłącznie jako nieodwracalny kod.",
+	"selfService.nothing.title": "Nie ma nic do usunięcia",
+	"selfService.nothing.text": "Jeśli prosili Państwo wcześniej o usunięcie danych, zostało ono już wykonane.",
+	"selfService.refused.title": "To żądanie zostało odrzucone",
+	"selfService.refused.text":
+		"Dla Państwa bezpieczeństwa dane można usunąć wyłącznie na stronie potwierdzenia w tym serwisie. Prosimy ponownie otworzyć link z wiadomości.",
 	"confirm.title": "Prosimy potwierdzić subskrypcję",
 	"confirm.text": "Prosimy potwierdzić, że chcą Państwo otrzymywać:",
 	"confirm.submit": "Potwierdź subskrypcję",
