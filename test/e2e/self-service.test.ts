@@ -38,19 +38,24 @@ async function exists(externalId: string): Promise<boolean> {
 /**
  * The person's own record from the preference center: the download (a file, the API's contact and
  * ledger), and the erasure (a first click shows what it means, only the second erases). In English
- * and, through the language switch's `?lang=de`, in German; each new page checked with axe-core
+ * and, through the language switch's `?lang=`, in German and Polish; each new page checked with axe-core
  * and photographed at phone and desktop width (test/e2e/screenshots/self-service-*.png).
  */
 describeE2e("self-service from the preference center in Chromium", () => {
 	const browser = useBrowser();
 
-	for (const locale of ["en", "de"] as Locale[]) {
+	for (const locale of ["en", "de", "pl"] as Locale[]) {
 		it(`${locale}: download the record, then erase it with a second click`, async () => {
 			const t = translator(locale);
 			const suffix = locale === "en" ? "" : `-${locale}`;
 			const businessUnit = unique(`e2e-self-${locale}`);
 			const topic = unique("kids");
-			await putTopic(topic, businessUnit, { name: locale === "en" ? "Kids newsletter" : "Kinder-Newsletter" });
+			const names: Partial<Record<Locale, string>> = {
+				en: "Kids newsletter",
+				de: "Kinder-Newsletter",
+				pl: "Newsletter dla dzieci",
+			};
+			await putTopic(topic, businessUnit, { name: names[locale] as string });
 			// Subscribed, then stopped all email: an erasure keeps the address suppressed.
 			const user = await seedUser(businessUnit, [
 				{ event: "Subscribe", topic },
