@@ -172,6 +172,29 @@ describeE2e("every public page in English, German and Polish: axe-core and scree
 			);
 			expect(await heading(page)).toBe(t("signup.accepted.title"));
 
+			// A sign-up that cannot be taken: the error answer (the layout the rate-limit, origin and
+			// Turnstile answers share), here for an address that is not one.
+			const badFormUrl = `${baseUrl()}/e2e-signup-form-bad`;
+			await page.route(badFormUrl, (route) =>
+				route.fulfill({
+					contentType: "text/html; charset=utf-8",
+					body: `<!doctype html><html lang="${locale}"><title>Sign-up</title><form method="post" action="/subscribe">
+						<input type="hidden" name="businessUnit" value="${businessUnit}">
+						<input type="hidden" name="topics" value="${topics.kids}">
+						<label>Email <input type="text" name="email" value="not-an-address"></label>
+						<button>Sign up</button></form></html>`,
+				}),
+			);
+			await page.goto(badFormUrl);
+			watcher.expectStatus(`${baseUrl()}/subscribe`);
+			await check(
+				"signup-invalid",
+				await navigation(page, () => page.getByRole("button", { name: "Sign up" }).click()),
+				400,
+			);
+			expect(await heading(page)).toBe(t("signup.invalid.title"));
+			expect(await text(page.getByRole("alert"))).toBe(t("signup.invalid.email"));
+
 			expect(watcher.problems).toEqual([]);
 		});
 	}
