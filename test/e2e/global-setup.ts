@@ -5,13 +5,14 @@ import { type ChildProcess, node, nodeProcess, root } from "./node";
 /**
  * Global setup of the browser tests (vitest.e2e.config.ts): the service under `wrangler dev` on a
  * free port, with its own state in a temp dir (migrations applied there), and every secret given
- * with --var, so a clean clone works and a stray .dev.vars changes nothing. Provides the base URL,
- * the admin token and the Chromium path to the tests (`inject("e2e")`); the teardown stops wrangler
- * and its children (the whole process group) and removes the temp dir.
+ * with --var, so a clean clone works and a stray .dev.vars changes nothing; and a second one with
+ * Turnstile on. Provides the base URLs, the admin token and the Chromium path to the tests
+ * (`inject("e2e")`); the teardown stops each wrangler and its children (the whole process group)
+ * and removes the temp dirs.
  */
 
 export type E2eSetup =
-	| { baseUrl: string; adminToken: string; chromiumPath: string; linkSigningKeys: string }
+	| { baseUrl: string; turnstileBaseUrl: string; adminToken: string; chromiumPath: string; linkSigningKeys: string }
 	| { skip: string };
 
 declare module "vitest" {
@@ -29,6 +30,8 @@ const STARTUP_TIMEOUT_MS = 120_000;
 const BRANDING = JSON.stringify({
 	[E2E_BRAND.businessUnit]: { name: E2E_BRAND.name, logoUrl: E2E_BRAND.logoUrl, accent: E2E_BRAND.accent },
 });
+/** The second worker's Turnstile secret: any value turns the check on. */
+const TURNSTILE_SECRET = "e2e-turnstile-secret";
 const BUSINESS_UNIT_LOCALES = JSON.stringify({ de: "de", at: "de", ch: "de", [E2E_BRAND.businessUnit]: "pl" });
 
 const wrangler = node.join(root, "node_modules", ".bin", "wrangler");
@@ -109,16 +112,17 @@ async function waitForHealth(baseUrl: string, child: ChildProcess, output: () =>
 	);
 }
 
-export default async function setup(project: TestProject) {
-	const chromiumPath = nodeProcess.env.CHROMIUM_PATH || "/usr/bin/chromium";
-	if (!node.existsSync(chromiumPath)) {
-		const message = `Chromium not found at ${chromiumPath}: apt-get install chromium`;
-		if (nodeProcess.env.CI) throw new Error(message);
-		console.warn(`\n[e2e] browser tests skipped. ${message}\n`);
-		project.provide("e2e", { skip: message });
-		return;
-	}
+/** A `wrangler dev` of the worker with its own local state, as global setup starts it. */
+interface Worker {
+	baseUrl: string;
+	stop: () => Promise<void>;
+}
 
+/**
+ * Starts `wrangler dev` on a free port with an empty local database (migrated), the secrets given
+ * as `--var` (nothing of the checkout's .dev.vars or .env), and waits until it answers.
+ */
+async function startWorker(extraVars: Record<string, string>): Promise<Worker> {
 	const stateDir = node.mkdtempSync(node.join(node.tmpdir(), "consent-edge-e2e-"));
 	const removeState = () => node.rmSync(stateDir, { recursive: true, force: true });
 	try {
@@ -143,14 +147,7 @@ export default async function setup(project: TestProject) {
 	node.writeFileSync(envFile, "");
 	const port = await freePort();
 	const baseUrl = `http://127.0.0.1:${port}`;
-	const vars = {
-		ADMIN_TOKEN,
-		LINK_SIGNING_KEYS,
-		SUPPRESSION_PEPPER,
-		PUBLIC_BASE_URL: baseUrl,
-		BRANDING,
-		BUSINESS_UNIT_LOCALES,
-	};
+	const vars = { ADMIN_TOKEN, LINK_SIGNING_KEYS, SUPPRESSION_PEPPER, PUBLIC_BASE_URL: baseUrl, ...extraVars };
 	const child = node.spawn(
 		wrangler,
 		[
@@ -182,7 +179,7 @@ export default async function setup(project: TestProject) {
 	};
 	nodeProcess.once("exit", onExit);
 
-	const teardown = async () => {
+	const stop = async () => {
 		nodeProcess.removeListener("exit", onExit);
 		if (pgid) await stopGroup(pgid);
 		removeState();
@@ -195,10 +192,43 @@ export default async function setup(project: TestProject) {
 		const check = await fetch(`${baseUrl}/v1/topics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 		if (!check.ok) throw new Error(`the admin token given with --var is refused (${check.status}):\n${tail(output)}`);
 	} catch (error) {
-		await teardown();
+		await stop();
 		throw error;
 	}
+	return { baseUrl, stop };
+}
 
-	project.provide("e2e", { baseUrl, adminToken: ADMIN_TOKEN, chromiumPath, linkSigningKeys: LINK_SIGNING_KEYS });
+export default async function setup(project: TestProject) {
+	const chromiumPath = nodeProcess.env.CHROMIUM_PATH || "/usr/bin/chromium";
+	if (!node.existsSync(chromiumPath)) {
+		const message = `Chromium not found at ${chromiumPath}: apt-get install chromium`;
+		if (nodeProcess.env.CI) throw new Error(message);
+		console.warn(`\n[e2e] browser tests skipped. ${message}\n`);
+		project.provide("e2e", { skip: message });
+		return;
+	}
+
+	// The service as most tests see it, and a second one with Turnstile on for POST /subscribe
+	// (its siteverify cannot be reached from here: the tests see the refused and unavailable answers).
+	// One after the other: two wrangler dev starting at once race for the same local ports.
+	const main = await startWorker({ BRANDING, BUSINESS_UNIT_LOCALES });
+	let turnstile: Worker;
+	try {
+		turnstile = await startWorker({ TURNSTILE_SECRET_KEY: TURNSTILE_SECRET });
+	} catch (error) {
+		await main.stop();
+		throw error;
+	}
+	const teardown = async () => {
+		await Promise.all([main.stop(), turnstile.stop()]);
+	};
+
+	project.provide("e2e", {
+		baseUrl: main.baseUrl,
+		turnstileBaseUrl: turnstile.baseUrl,
+		adminToken: ADMIN_TOKEN,
+		chromiumPath,
+		linkSigningKeys: LINK_SIGNING_KEYS,
+	});
 	return teardown;
 }

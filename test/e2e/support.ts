@@ -23,6 +23,9 @@ function server() {
 }
 
 export const baseUrl = () => server().baseUrl;
+/** The second service of global-setup.ts: TURNSTILE_SECRET_KEY set, siteverify out of reach. */
+export const turnstileBaseUrl = () => server().turnstileBaseUrl;
+export const adminToken = () => server().adminToken;
 
 // ---------------------------------------------------------------------------------------------
 // Browser
