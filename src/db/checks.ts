@@ -6,7 +6,7 @@
 import { eq, type SQL, sql } from "drizzle-orm";
 import type { AddressKind } from "../consent/suppression";
 import type { Channel } from "../consent/types";
-import { type AnyDatabase, valuesOf } from "./client";
+import { type AnyDatabase, runValues, valuesOf, valuesOfBuilt } from "./client";
 import { topics } from "./schema";
 import type { Topic } from "./topics";
 
@@ -63,7 +63,7 @@ export interface CheckScope {
  * is checked by primary key, and the suppression of the address the channel reaches is joined by
  * the keyed hash the contact row keeps of it (or the one that travels with the recipient).
  */
-function statementFor(group: RecipientGroup, scope: CheckScope): SQL {
+function statementFor(group: RecipientGroup, scope: CheckScope, recipients: string): SQL {
 	const own = group.kind === scope.addressKind;
 	const paired = group.hashes !== null;
 	const v = sql.raw(paired ? "r.value ->> 0" : "r.value");
@@ -83,7 +83,6 @@ function statementFor(group: RecipientGroup, scope: CheckScope): SQL {
 	const hash = !kind ? null : sql.raw(paired ? `coalesce(c.${kind}_hash, r.value ->> 1)` : `c.${kind}_hash`);
 	// The address the channel reaches: the recipient itself, or its contact's.
 	const address = !kind ? null : own ? v : sql.raw(`c.${kind}`);
-	const values = paired ? group.values.map((value, index) => [value, group.hashes?.[index] ?? null]) : group.values;
 	const channelPath = `$.channels.${scope.channel}`;
 	return sql`SELECT r.key AS i, c.id AS id, ${scope.withUnit ? sql`c.business_unit` : sql`NULL`} AS unit,
 		  c.consent ->> '$.blocked' AS blocked,
@@ -92,8 +91,45 @@ function statementFor(group: RecipientGroup, scope: CheckScope): SQL {
 		  ${blocklisted} AS address_blocked,
 		  ${hash ? sql`s.reasons` : sql`NULL`} AS suppression,
 		  ${hash && address ? sql`CASE WHEN ${hash} IS NULL THEN ${address} END` : sql`NULL`} AS unhashed
-		FROM json_each(${JSON.stringify(values)}) r LEFT JOIN contacts c ON ${join}
+		FROM json_each(${recipients}) r LEFT JOIN contacts c ON ${join}
 		${hash ? sql`LEFT JOIN suppressions s ON s.hash = ${hash}` : sql``}`;
+}
+
+/** Stands for the recipients' JSON while a statement is compiled: no recipient can be this text. */
+const RECIPIENTS = "\u0000recipients\u0000";
+/** Compiled statements by shape and scope: the SQL text, and where the recipients' JSON goes. */
+const compiled = new Map<string, { sql: string; params: unknown[]; at: number }>();
+const MAX_COMPILED = 256;
+
+/**
+ * The group's statement, compiled from its `sql` template once per shape and scope (a single
+ * check would otherwise spend a good part of its time building the same SQL text again); only the
+ * recipients' JSON differs from one call to the next.
+ */
+function statementOf(db: AnyDatabase, group: RecipientGroup, scope: CheckScope) {
+	const paired = group.hashes !== null;
+	const key = JSON.stringify([
+		group.kind,
+		paired,
+		scope.channel,
+		scope.addressKind,
+		scope.topicKey,
+		scope.businessUnit,
+		scope.sameUnitOnly,
+		scope.withUnit === true,
+	]);
+	let entry = compiled.get(key);
+	if (!entry) {
+		const built = valuesOf(db, statementFor(group, scope, RECIPIENTS)).getQuery();
+		entry = { sql: built.sql, params: built.params, at: built.params.indexOf(RECIPIENTS) };
+		if (entry.at < 0) throw new Error("checks: the compiled statement lost its recipients parameter");
+		if (compiled.size >= MAX_COMPILED) compiled.clear();
+		compiled.set(key, entry);
+	}
+	const values = paired ? group.values.map((value, index) => [value, group.hashes?.[index] ?? null]) : group.values;
+	const params = [...entry.params];
+	params[entry.at] = JSON.stringify(values);
+	return valuesOfBuilt<CheckRow>(db, { sql: entry.sql, params });
 }
 
 export interface CheckRead {
@@ -113,11 +149,11 @@ export async function readCheckRows(
 	scope: CheckScope,
 	lookUpTopic = false,
 ): Promise<CheckRead> {
-	const statements = groups.map((group) => valuesOf<CheckRow>(db, statementFor(group, scope)));
+	const statements = groups.map((group) => statementOf(db, group, scope));
 	const [first] = statements;
 	if (!lookUpTopic || !scope.topicKey) {
 		if (!first) return { rows: [] };
-		if (statements.length === 1) return { rows: [await first] };
+		if (statements.length === 1) return { rows: [await runValues(first)] };
 		return { rows: (await db.batch(statements as [typeof first])) as CheckRow[][] };
 	}
 	const topic = db.select().from(topics).where(eq(topics.key, scope.topicKey));
