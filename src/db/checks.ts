@@ -3,7 +3,7 @@
  * the topic's row, all in one round trip. The decision itself is src/consent/decision.ts;
  * src/api/check.ts puts the two together.
  */
-import { eq, type SQL, sql } from "drizzle-orm";
+import { eq, fillPlaceholders, type SQL, sql } from "drizzle-orm";
 import type { AddressKind } from "../consent/suppression";
 import type { Channel } from "../consent/types";
 import { type AnyDatabase, runValues, valuesOf, valuesOfBuilt } from "./client";
@@ -63,14 +63,15 @@ export interface CheckScope {
  * is checked by primary key, and the suppression of the address the channel reaches is joined by
  * the keyed hash the contact row keeps of it (or the one that travels with the recipient).
  */
-function statementFor(group: RecipientGroup, scope: CheckScope, recipients: string): SQL {
+function statementFor(group: RecipientGroup, scope: CheckScope): SQL {
+	const unit = sql.placeholder("businessUnit");
 	const own = group.kind === scope.addressKind;
 	const paired = group.hashes !== null;
 	const v = sql.raw(paired ? "r.value ->> 0" : "r.value");
 	const join =
 		group.kind === "externalId"
-			? sql`c.external_id = ${v}${scope.sameUnitOnly ? sql` AND c.business_unit = ${scope.businessUnit}` : sql``}`
-			: sql`c.business_unit = ${scope.businessUnit} AND ${sql.raw(`c.${group.kind}`)} = ${v}`;
+			? sql`c.external_id = ${v}${scope.sameUnitOnly ? sql` AND c.business_unit = ${unit}` : sql``}`
+			: sql`c.business_unit = ${unit} AND ${sql.raw(`c.${group.kind}`)} = ${v}`;
 	// The recipient's own address equals the contact's email (or phone): probe it and the other one.
 	// One equality per address (an IN list costs more per row), the contact's only when it has one.
 	const listed = (address: SQL) => sql`EXISTS (SELECT 1 FROM blocklist b WHERE b.address = ${address})`;
@@ -87,48 +88,36 @@ function statementFor(group: RecipientGroup, scope: CheckScope, recipients: stri
 	return sql`SELECT r.key AS i, c.id AS id, ${scope.withUnit ? sql`c.business_unit` : sql`NULL`} AS unit,
 		  c.consent ->> '$.blocked' AS blocked,
 		  c.consent ->> ${`${channelPath}.optedOut`} AS opted_out, c.consent ->> ${`${channelPath}.bounced`} AS bounced,
-		  ${scope.topicKey ? sql`c.consent ->> ${`$.topics."${scope.topicKey}".status`}` : sql`NULL`} AS topic_status,
+		  ${scope.topicKey ? sql`c.consent ->> ${sql.placeholder("topicPath")}` : sql`NULL`} AS topic_status,
 		  ${blocklisted} AS address_blocked,
 		  ${hash ? sql`s.reasons` : sql`NULL`} AS suppression,
 		  ${hash && address ? sql`CASE WHEN ${hash} IS NULL THEN ${address} END` : sql`NULL`} AS unhashed
-		FROM json_each(${recipients}) r LEFT JOIN contacts c ON ${join}
+		FROM json_each(${sql.placeholder("recipients")}) r LEFT JOIN contacts c ON ${join}
 		${hash ? sql`LEFT JOIN suppressions s ON s.hash = ${hash}` : sql``}`;
 }
 
-/** Stands for the recipients' JSON while a statement is compiled: no recipient can be this text. */
-const RECIPIENTS = "\u0000recipients\u0000";
-/** Compiled statements by shape and scope: the SQL text, and where the recipients' JSON goes. */
-const compiled = new Map<string, { sql: string; params: unknown[]; at: number }>();
-const MAX_COMPILED = 256;
+/** Compiled statements by shape (a few dozen at most): the SQL text and its parameters, placeholders included. */
+const compiled = new Map<string, { sql: string; params: unknown[] }>();
 
 /**
- * The group's statement, compiled from its `sql` template once per shape and scope (a single
- * check would otherwise spend a good part of its time building the same SQL text again); only the
- * recipients' JSON differs from one call to the next.
+ * The group's statement, compiled from its `sql` template once per shape (a single check would
+ * otherwise spend a good part of its time building the same SQL text again); the recipients'
+ * JSON, the business unit and the topic fill its placeholders.
  */
 function statementOf(db: AnyDatabase, group: RecipientGroup, scope: CheckScope) {
 	const paired = group.hashes !== null;
-	const key = JSON.stringify([
-		group.kind,
-		paired,
-		scope.channel,
-		scope.addressKind,
-		scope.topicKey,
-		scope.businessUnit,
-		scope.sameUnitOnly,
-		scope.withUnit === true,
-	]);
+	const key = `${group.kind} ${paired} ${scope.channel} ${scope.addressKind} ${scope.topicKey !== null} ${scope.sameUnitOnly} ${scope.withUnit === true}`;
 	let entry = compiled.get(key);
 	if (!entry) {
-		const built = valuesOf(db, statementFor(group, scope, RECIPIENTS)).getQuery();
-		entry = { sql: built.sql, params: built.params, at: built.params.indexOf(RECIPIENTS) };
-		if (entry.at < 0) throw new Error("checks: the compiled statement lost its recipients parameter");
-		if (compiled.size >= MAX_COMPILED) compiled.clear();
+		entry = valuesOf(db, statementFor(group, scope)).getQuery();
 		compiled.set(key, entry);
 	}
 	const values = paired ? group.values.map((value, index) => [value, group.hashes?.[index] ?? null]) : group.values;
-	const params = [...entry.params];
-	params[entry.at] = JSON.stringify(values);
+	const params = fillPlaceholders(entry.params, {
+		recipients: JSON.stringify(values),
+		businessUnit: scope.businessUnit,
+		topicPath: `$.topics."${scope.topicKey}".status`,
+	});
 	return valuesOfBuilt<CheckRow>(db, { sql: entry.sql, params });
 }
 
