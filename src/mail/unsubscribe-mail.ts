@@ -17,7 +17,13 @@ import { recordEvents } from "../contacts/record-events";
 import { concatBytes, keyedHash } from "../crypto";
 import type { Bindings } from "../env";
 import { toApiError } from "../http/errors";
-import { type LinkTarget, linkTopics, linkWriteTarget, resolveLink } from "../web/common/link-target";
+import {
+	type LinkTarget,
+	linkTopics,
+	linkWriteTarget,
+	resolveLink,
+	unsubscribeScopeOf,
+} from "../web/common/link-target";
 import { tokenCandidates } from "./find-token";
 
 /**
@@ -110,7 +116,7 @@ const noLinks: LinkBase = () => {
  */
 async function apply(env: Bindings, target: LinkTarget, email: Email): Promise<MailOutcome> {
 	const idempotencyKey = await idempotencyKeyOf(env, email);
-	const events = unsubscribeEvents({ topic: target.topic?.key ?? null, channel: target.channel }).map((event) => ({
+	const events = unsubscribeEvents(unsubscribeScopeOf(target)).map((event) => ({
 		...event,
 		idempotencyKey,
 	}));

@@ -1,6 +1,7 @@
 import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../../consent/normalize";
 import { topicAvailableIn } from "../../consent/topics";
 import { CHANNELS, type Channel, type TopicDefinition } from "../../consent/types";
+import type { UnsubscribeScope } from "../../consent/unsubscribe";
 import { type Contact, findContact, findOrCreateLead } from "../../db/contacts";
 import { findTopic } from "../../db/topics";
 import { type Bindings, getConfig } from "../../env";
@@ -138,3 +139,9 @@ export function linkWriteTarget(env: Bindings, target: LinkTarget) {
 /** The link's own topic only: the unsubscribe paths never load the topic table. */
 export const linkTopics = (target: LinkTarget): Map<string, TopicDefinition> =>
 	new Map(target.topic ? [[target.topic.key, target.topic]] : []);
+
+/** What the link's unsubscribe reaches: its topic, its channel, or every channel (a one-click, a mail). */
+export const unsubscribeScopeOf = (target: LinkTarget): UnsubscribeScope => ({
+	topic: target.topic?.key ?? null,
+	channel: target.channel,
+});

@@ -3,14 +3,8 @@
  * a channel link the channel, a link with neither every channel.
  */
 import { emptyConsentState, UNSUBSCRIBE_REASONS } from "../../consent/types";
-import {
-	channelsOptedOutBy,
-	isUnsubscribed,
-	type UnsubscribeScope,
-	undoEvents,
-	unsubscribeEvents,
-} from "../../consent/unsubscribe";
-import { type LinkTarget, maskedAddressOf, resolveLink } from "../common/link-target";
+import { channelsOptedOutBy, isUnsubscribed, undoEvents, unsubscribeEvents } from "../../consent/unsubscribe";
+import { type LinkTarget, maskedAddressOf, resolveLink, unsubscribeScopeOf } from "../common/link-target";
 import {
 	errorPage,
 	failurePage,
@@ -41,12 +35,6 @@ function scopeOf(target: LinkTarget): PageScope {
 	if (target.channel) return { channel: target.channel };
 	return { everything: true };
 }
-
-/** What the link's unsubscribe reaches: its topic, its channel, or every channel. */
-const unsubscribeScopeOf = (target: LinkTarget): UnsubscribeScope => ({
-	topic: target.topic?.key ?? null,
-	channel: target.channel,
-});
 
 unsubscribeRouter.get("/u/:token", async (c) => {
 	const token = c.req.param("token");
