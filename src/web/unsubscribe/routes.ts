@@ -57,7 +57,8 @@ unsubscribeRouter.post("/u/:token", async (c) => {
 	// RFC 8058 one-click from a mailbox provider: apply at once, 200 with a short body, never a redirect.
 	if (form.has("List-Unsubscribe")) {
 		await record(c, target, unsubscribeEvents(unsubscribeScopeOf(target)), "one_click");
-		const shell = shellFor(c, target);
+		// Read by a mailbox provider, not a person: no address to mask, no switch back to a POST answer.
+		const shell = pageShell(c, { businessUnit: target.businessUnit, languageSwitch: false });
 		return page(c, shell, renderOneClickPage({ shell, scope: scopeOf(target) }));
 	}
 
