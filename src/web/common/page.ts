@@ -67,7 +67,7 @@ export function pageShell(c: PageContext, options: ShellOptions): PageShell {
 }
 
 /** The CSP with the logo's origin for a page that shows one; nothing otherwise (the global policy holds). */
-export const brandHeaders = (brand: Brand): Record<string, string> =>
+const brandHeaders = (brand: Brand): Record<string, string> =>
 	brand.logoOrigin ? { "content-security-policy": contentSecurityPolicy(brand.logoOrigin) } : {};
 
 export const page = (c: PageContext, shell: PageShell, html: string, status: ContentfulStatusCode = 200) =>

@@ -11,7 +11,7 @@ import { loadTopics } from "../../db/topics";
 import { type Bindings, getConfig } from "../../env";
 import { ApiError, type FieldError, problem } from "../../http/errors";
 import type { AppEnv } from "../../http/router";
-import { brandHeaders, pageShell } from "../common/page";
+import { page, pageShell } from "../common/page";
 import type { RateLimitResult } from "../common/rate-limiter";
 import { checkChallenge, MAX_TURNSTILE_TOKEN, siteverify, TURNSTILE_FIELD, type TurnstileVerifier } from "./turnstile";
 import { renderSignupPage, type SignupPageOutcome } from "./view";
@@ -243,16 +243,12 @@ function respond(
 			challengeUnavailable: 503,
 			error: 500,
 		} as const;
-		const page: SignupPageOutcome =
+		const answer: SignupPageOutcome =
 			outcome.kind === "invalid" ? { kind: "invalid", problems: outcome.problems } : { kind: outcome.kind };
 		const back = outcome.kind === "forbidden" ? null : backUrl;
 		// The answer to a POST: a language switch would have to post the sign-up again, so there is none.
 		const shell = pageShell(c, { businessUnit, languageSwitch: false });
-		return c.html(
-			renderSignupPage({ shell, outcome: page, backUrl: back }),
-			status[outcome.kind],
-			brandHeaders(shell.brand),
-		);
+		return page(c, shell, renderSignupPage({ shell, outcome: answer, backUrl: back }), status[outcome.kind]);
 	}
 	switch (outcome.kind) {
 		case "accepted":
