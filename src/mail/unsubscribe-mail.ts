@@ -17,6 +17,7 @@ import { recordEvents } from "../contacts/record-events";
 import { concatBytes, keyedHash } from "../crypto";
 import type { Bindings } from "../env";
 import { toApiError } from "../http/errors";
+import { readHead } from "../jobs/upload";
 import {
 	type LinkTarget,
 	linkTopics,
@@ -77,8 +78,12 @@ export async function receiveUnsubscribeMail(message: UnsubscribeMail, env: Bind
 async function unsubscribeByMail(message: UnsubscribeMail, env: Bindings): Promise<MailOutcome> {
 	// Checked before a byte is read: a huge mail costs nothing.
 	if (!(message.rawSize <= MAX_MAIL_BYTES)) return dropped("too_large");
-	const bytes = await readAtMost(message.raw, MAX_MAIL_BYTES);
-	if (!bytes) return dropped("too_large");
+	const head = await readHead(message.raw, MAX_MAIL_BYTES);
+	if (head.rest) {
+		await head.rest.cancel();
+		return dropped("too_large");
+	}
+	const bytes = concatBytes(...head.chunks);
 	let email: Email;
 	try {
 		email = await PostalMime.parse(bytes, PARSER_OPTIONS);
@@ -158,22 +163,4 @@ async function idempotencyKeyOf(env: Bindings, email: Email): Promise<string | n
 			? `date:${header("date")}\n${header("from")}\n${header("subject")}`
 			: null;
 	return identity ? `mailto:${await keyedHash(env, identity)}` : null;
-}
-
-/** The stream's bytes, or null (and the stream cancelled) once it passes `limit`. */
-async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | null> {
-	const reader = stream.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > limit) {
-			await reader.cancel();
-			return null;
-		}
-		chunks.push(value);
-	}
-	return concatBytes(...chunks);
 }
