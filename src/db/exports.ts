@@ -104,7 +104,7 @@ const topicField = (key: string, field: TopicField) => sql`consent ->> ${`$.topi
 /**
  * Where a status and the time it began are, as SQL over a contact row: `has` holds for contacts
  * with the status, `since` is when it began (meaningful where `has` holds). A channel status
- * without a channel is one per channel: raw conditions over `ch`, a row of
+ * without a channel is one per channel (`perChannel`): conditions over `ch`, a row of
  * `json_each(contacts.consent, '$.channels')`. The rules (src/consent/reducer.ts):
  *
  * - opted_out: since `lastOptedOutAt` (states written before it was kept: `optedOutAt`).
@@ -115,19 +115,14 @@ const topicField = (key: string, field: TopicField) => sql`consent ->> ${`$.topi
  *   out: the earlier of the topic's own unsubscribe and the opt-out's begin; subscribed or pending:
  *   the later of the status's begin and the channel's return.
  */
-export type StatusBegin = { has: SQL; since: SQL } | { perChannel: { has: string; since: string } };
+export type StatusBegin = { has: SQL; since: SQL; perChannel?: true };
 
-const PER_CHANNEL: Record<"opted_out" | "bounced" | "returned", { has: string; since: string }> = {
-	opted_out: {
-		has: "ch.value ->> 'optedOut' = 1",
-		since: "coalesce(ch.value ->> 'lastOptedOutAt', ch.value ->> 'optedOutAt')",
-	},
-	bounced: { has: "ch.value ->> 'bounced' = 1", since: "ch.value ->> 'bouncedAt'" },
-	returned: {
-		has: "ch.value ->> 'returnedAt' IS NOT NULL AND ch.value ->> 'optedOut' = 0",
-		since: "ch.value ->> 'returnedAt'",
-	},
-};
+/**
+ * A channel field: of `channel`, or (null) of `ch`, the channel row of
+ * `json_each(contacts.consent, '$.channels')` that a per-channel condition runs over.
+ */
+const channelOrEach = (channel: Channel | null, field: ChannelField) =>
+	channel ? channelField(channel, field) : sql.raw(`ch.value ->> '${field}'`);
 
 /** The status of `filter` as SQL; null without a status (or a topic status without its topic). */
 export function statusBegin(filter: Pick<ContactExportFilter, "status" | "channel" | "topic">): StatusBegin | null {
@@ -140,19 +135,20 @@ export function statusBegin(filter: Pick<ContactExportFilter, "status" | "channe
 		case "opted_out":
 		case "bounced":
 		case "returned": {
-			if (!channel) return { perChannel: PER_CHANNEL[status] };
+			const field = (name: ChannelField) => channelOrEach(channel ?? null, name);
+			const perChannel = channel ? {} : { perChannel: true as const };
 			if (status === "opted_out") {
 				return {
-					has: sql`${channelField(channel, "optedOut")} = 1`,
-					since: sql`coalesce(${channelField(channel, "lastOptedOutAt")}, ${channelField(channel, "optedOutAt")})`,
+					has: sql`${field("optedOut")} = 1`,
+					since: sql`coalesce(${field("lastOptedOutAt")}, ${field("optedOutAt")})`,
+					...perChannel,
 				};
 			}
-			if (status === "bounced") {
-				return { has: sql`${channelField(channel, "bounced")} = 1`, since: channelField(channel, "bouncedAt") };
-			}
+			if (status === "bounced") return { has: sql`${field("bounced")} = 1`, since: field("bouncedAt"), ...perChannel };
 			return {
-				has: sql`${channelField(channel, "returnedAt")} IS NOT NULL AND coalesce(${channelField(channel, "optedOut")}, 0) = 0`,
-				since: channelField(channel, "returnedAt"),
+				has: sql`${field("returnedAt")} IS NOT NULL AND coalesce(${field("optedOut")}, 0) = 0`,
+				since: field("returnedAt"),
+				...perChannel,
 			};
 		}
 		case "subscribed":
@@ -178,28 +174,27 @@ export function statusBegin(filter: Pick<ContactExportFilter, "status" | "channe
 	}
 }
 
-/** Raw SQL over `ch` (fixed text), with the range as parameters. */
-function perChannelRange(perChannel: { has: string; since: string }, range: { from?: string; to?: string }): SQL {
-	const since = sql.raw(perChannel.since);
-	return sql`${sql.raw(perChannel.has)}${range.from ? sql` AND ${since} >= ${range.from}` : sql``}${range.to ? sql` AND ${since} < ${range.to}` : sql``}`;
+/** The status holds and began in the range. */
+function inRange(begin: StatusBegin, range: { from?: string; to?: string }): SQL {
+	const conditions = [begin.has];
+	if (range.from) conditions.push(sql`${begin.since} >= ${range.from}`);
+	if (range.to) conditions.push(sql`${begin.since} < ${range.to}`);
+	return sql.join(conditions, sql` AND `);
 }
+
+const EACH_CHANNEL = sql`json_each(contacts.consent, '$.channels') AS ch`;
 
 /**
  * The status's begin time, as SQL over a contact row, for contacts with the status that began in
  * the range (NULL for the others). Per channel: the earliest such begin over the channels.
  */
 export function statusBeginInRange(begin: StatusBegin, range: { from?: string; to?: string }): SQL {
-	if ("perChannel" in begin) {
-		return sql`(SELECT min(${sql.raw(begin.perChannel.since)}) FROM json_each(contacts.consent, '$.channels') AS ch WHERE ${perChannelRange(begin.perChannel, range)})`;
-	}
-	const conditions = [begin.has];
-	if (range.from) conditions.push(sql`${begin.since} >= ${range.from}`);
-	if (range.to) conditions.push(sql`${begin.since} < ${range.to}`);
-	return sql`CASE WHEN ${sql.join(conditions, sql` AND `)} THEN ${begin.since} END`;
+	if (begin.perChannel) return sql`(SELECT min(${begin.since}) FROM ${EACH_CHANNEL} WHERE ${inRange(begin, range)})`;
+	return sql`CASE WHEN ${inRange(begin, range)} THEN ${begin.since} END`;
 }
 
-/** Conditions of a contacts export, or of a count of contacts by status. */
-export function contactConditions(filter: ContactExportFilter): SQL[] {
+/** Conditions of a contacts export. */
+function contactConditions(filter: ContactExportFilter): SQL[] {
 	const where: SQL[] = [];
 	if (filter.businessUnit) where.push(sql`+business_unit = ${filter.businessUnit}`);
 	const begin = statusBegin(filter);
@@ -208,14 +203,10 @@ export function contactConditions(filter: ContactExportFilter): SQL[] {
 		if (filter.from) where.push(sql`+updated_at >= ${filter.from}`);
 		if (filter.to) where.push(sql`+updated_at < ${filter.to}`);
 		if (filter.topic) where.push(sql`${topicField(filter.topic.key, "status")} IS NOT NULL`);
-	} else if ("perChannel" in begin) {
-		where.push(
-			sql`EXISTS (SELECT 1 FROM json_each(contacts.consent, '$.channels') AS ch WHERE ${perChannelRange(begin.perChannel, range)})`,
-		);
+	} else if (begin.perChannel) {
+		where.push(sql`EXISTS (SELECT 1 FROM ${EACH_CHANNEL} WHERE ${inRange(begin, range)})`);
 	} else {
-		where.push(begin.has);
-		if (filter.from) where.push(sql`${begin.since} >= ${filter.from}`);
-		if (filter.to) where.push(sql`${begin.since} < ${filter.to}`);
+		where.push(inRange(begin, range));
 	}
 	return where;
 }
