@@ -331,6 +331,15 @@ export function optOutBegan(channel: ChannelState | undefined): string | null {
 	return channel.optedOut ? channel.optedOutAt : null;
 }
 
+/**
+ * When the latest opt-out period began: of `channel`, or the latest over the channels (null: never
+ * opted out). It stays after the person opted back in.
+ */
+export function lastOptedOutAt(state: ConsentState, channel: Channel | undefined): string | null {
+	if (channel) return optOutBegan(state.channels[channel]);
+	return CHANNELS.reduce<string | null>((last, name) => latestOf(last, optOutBegan(state.channels[name])), null);
+}
+
 /** When the topic's own current status began (states written before it was kept: when it was last set). */
 export function topicStatusSince(topic: TopicState): string {
 	return topic.statusSince ?? topic.changedAt;

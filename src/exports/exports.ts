@@ -7,8 +7,8 @@
  * as one chunk, and forgets it.
  */
 import { effectiveTopicStatus } from "../consent/decision";
-import { optOutBegan } from "../consent/reducer";
-import { CHANNELS, type Channel, type ConsentState, type TopicDefinition } from "../consent/types";
+import { lastOptedOutAt } from "../consent/reducer";
+import { CHANNELS, type ConsentState, type TopicDefinition } from "../consent/types";
 import { type AnyDatabase, readDatabase } from "../db/client";
 import {
 	CHANNEL_STATUSES,
@@ -139,20 +139,6 @@ export function contactColumns(topics: readonly TopicDefinition[]): CsvColumn[] 
 		{ name: "lastOptedOutAt", kind: "trusted" },
 		...topics.map((topic) => ({ name: `topic:${topic.key}` })),
 	];
-}
-
-/**
- * When the latest opt-out period began: of `channel`, or the latest over the channels (empty:
- * never opted out). It stays after the person opted back in.
- */
-export function lastOptedOutAt(state: ConsentState, channel: Channel | undefined): string | null {
-	if (channel) return optOutBegan(state.channels[channel]);
-	let latest: string | null = null;
-	for (const name of CHANNELS) {
-		const began = optOutBegan(state.channels[name]);
-		if (began !== null && (latest === null || began > latest)) latest = began;
-	}
-	return latest;
 }
 
 export function contactsCsv(
