@@ -152,8 +152,7 @@ export function getConfig(env: Bindings): Config {
 				.filter(Boolean),
 			businessUnitLocales: parseLocales(blankToNull(env.BUSINESS_UNIT_LOCALES)),
 			businessUnitCountries: parseCountries(blankToNull(env.BUSINESS_UNIT_COUNTRIES)),
-			// An optional var: wrangler.toml only shows an example of it.
-			branding: parseBranding(blankToNull((env as { BRANDING?: string }).BRANDING)),
+			branding: parseBranding(blankToNull(env.BRANDING)),
 			linkSigner: LinkSigner.fromJson(blankToNull(env.LINK_SIGNING_KEYS) ?? undefined),
 			turnstileSecret: blankToNull(env.TURNSTILE_SECRET_KEY),
 		};

@@ -8,7 +8,7 @@ import { topicAvailableIn } from "../consent/topics";
 import type { Channel, ConsentState, IncomingEvent, TopicDefinition, TopicStatus } from "../consent/types";
 
 /** The provider name under which a topic's `providerRefs` names the CrossEngage trait it stands for. */
-export const PROVIDER = "crossengage";
+const PROVIDER = "crossengage";
 
 /** CrossEngage's `channel.type` values (any case) and the channel each names. */
 export const CHANNEL_TYPES: Readonly<Record<string, Channel>> = {

@@ -1,6 +1,6 @@
 /**
  * Read-your-writes across requests, with D1's Sessions API: every write under /v1 answers with a
- * D1 bookmark in `x-consent-bookmark`; a read that sends it back (consent checks, statistics) is
+ * D1 bookmark in `x-consent-bookmark` (and so does every write of the CrossEngage-compatible API); a read that sends it back (consent checks, statistics) is
  * served by a replica that has caught up with that write. Without it a read may lag a little.
  */
 import { z } from "@hono/zod-openapi";
@@ -11,7 +11,7 @@ import type { AppEnv } from "./router";
 export const BOOKMARK_HEADER = "x-consent-bookmark";
 
 const DESCRIPTION =
-	"A D1 session bookmark (opaque). Every successful write under /v1 answers with one; send the newest you got " +
+	"A D1 session bookmark (opaque). Every successful write of the API answers with one; send the newest you got " +
 	"back on a later consent check or statistics call, and that read sees your write. Without it a read may be " +
 	"served by a read replica a little behind the newest writes.";
 const EXAMPLE = "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683";
@@ -38,13 +38,18 @@ export const BookmarkHeadersSchema = z.object({
 });
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** The API: the native routes and the CrossEngage-compatible ones. */
+const API_PREFIXES = ["/v1/", "/crossengage/"];
 /** POSTs of the API that write nothing (they compute answers): no bookmark. */
 const READ_ONLY_POSTS = new Set(["/v1/consent/check", "/v1/links", "/v1/links/batch"]);
 
 /** Whether a successful answer of this operation carries a bookmark. */
 export function carriesBookmark(method: string, path: string): boolean {
-	const api = path.startsWith("/v1/") || path.startsWith("/crossengage/");
-	return WRITE_METHODS.has(method.toUpperCase()) && api && !READ_ONLY_POSTS.has(path);
+	return (
+		WRITE_METHODS.has(method.toUpperCase()) &&
+		API_PREFIXES.some((prefix) => path.startsWith(prefix)) &&
+		!READ_ONLY_POSTS.has(path)
+	);
 }
 
 /**
@@ -58,7 +63,7 @@ export function noteBookmark(c: Context<AppEnv>, bookmark: string | null | undef
 }
 
 /**
- * Puts the bookmark on every successful write answer under /v1 that lacks one.
+ * Puts the bookmark on every successful write answer of the API that lacks one.
  *
  * One rule for every route, instead of each route threading bookmarks out of everything it calls:
  * writes through the contact's actor hand theirs up (`noteBookmark`) and cost nothing more; any
