@@ -18,6 +18,15 @@ const PROBLEM_KEYS: Record<"email" | "topicsMissing" | "form", MessageKey> = {
 	form: "signup.invalid.form",
 };
 
+/** The title and text of each refusal but "invalid" (which lists its problems). */
+const REFUSALS: Record<Exclude<SignupPageOutcome["kind"], "accepted" | "invalid">, [MessageKey, MessageKey]> = {
+	rateLimited: ["signup.rateLimited.title", "error.rateLimited"],
+	forbidden: ["signup.forbidden.title", "signup.forbidden.body"],
+	challengeFailed: ["signup.turnstile.title", "signup.turnstile.body"],
+	challengeUnavailable: ["signup.invalid.title", "signup.turnstile.unavailable"],
+	error: ["signup.invalid.title", "error.generic"],
+};
+
 /**
  * The answer page of POST /subscribe for form callers. The accepted page is the same for every
  * address (known, unknown, already subscribed, blocked): it never says whether a mail was sent,
@@ -51,15 +60,7 @@ export function renderSignupPage(options: { shell: PageShell; outcome: SignupPag
 	const [title, lines]: [string, string[]] =
 		outcome.kind === "invalid"
 			? [t("signup.invalid.title"), [...new Set(outcome.problems)].map((problem) => t(PROBLEM_KEYS[problem]))]
-			: outcome.kind === "rateLimited"
-				? [t("signup.rateLimited.title"), [t("error.rateLimited")]]
-				: outcome.kind === "forbidden"
-					? [t("signup.forbidden.title"), [t("signup.forbidden.body")]]
-					: outcome.kind === "challengeFailed"
-						? [t("signup.turnstile.title"), [t("signup.turnstile.body")]]
-						: outcome.kind === "challengeUnavailable"
-							? [t("signup.invalid.title"), [t("signup.turnstile.unavailable")]]
-							: [t("signup.invalid.title"), [t("error.generic")]];
+			: [t(REFUSALS[outcome.kind][0]), [t(REFUSALS[outcome.kind][1])]];
 	return renderPage(
 		<Layout shell={shell} title={title}>
 			<div class="notice error" role="alert">
