@@ -17,7 +17,7 @@ import { contentSecurityPolicy } from "./csp";
 import { type ErrorMessageKey, renderErrorPage } from "./error-page";
 import { localeOf, pickLocale, translator } from "./i18n";
 import { type PageShell, withLanguage } from "./layout";
-import { type LinkFailure, type LinkTarget, linkTopics, linkWriteTarget } from "./link-target";
+import { type LinkFailure, type LinkTarget, linkTopics, linkWriteTarget, maskedAddressOf } from "./link-target";
 
 export type PageContext = Context<AppEnv>;
 
@@ -65,6 +65,10 @@ export function pageShell(c: PageContext, options: ShellOptions): PageShell {
 		...(options.referrerPolicy ? { referrerPolicy: options.referrerPolicy } : {}),
 	};
 }
+
+/** The frame of a page reached by a link: its business unit and the masked address it is for. */
+export const linkShell = (c: PageContext, target: LinkTarget): PageShell =>
+	pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
 
 /** The CSP with the logo's origin for a page that shows one; nothing otherwise (the global policy holds). */
 const brandHeaders = (brand: Brand): Record<string, string> =>

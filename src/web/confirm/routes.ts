@@ -6,14 +6,11 @@ import { effectiveTopicStatus } from "../../consent/decision";
 import { emptyConsentState, type IncomingEvent, type TopicDefinition } from "../../consent/types";
 import { loadTopics } from "../../db/topics";
 import { getConfig } from "../../env";
-import { type LinkTarget, maskedAddressOf, resolveLink } from "../common/link-target";
-import { failurePage, type PageContext, page, pageRouter, pageShell, record } from "../common/page";
+import { type LinkTarget, resolveLink } from "../common/link-target";
+import { failurePage, linkShell, type PageContext, page, pageRouter, record } from "../common/page";
 import { renderConfirmedPage, renderConfirmPage } from "./view";
 
 export const confirmRouter = pageRouter();
-
-const shellFor = (c: PageContext, target: LinkTarget) =>
-	pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
 
 interface Confirmation {
 	state: "ready" | "already" | "nothing";
@@ -43,7 +40,7 @@ confirmRouter.get("/c/:token", async (c) => {
 	const resolved = await resolveLink(c.env, token, "confirm");
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const shell = shellFor(c, target);
+	const shell = linkShell(c, target);
 	const confirmation = await confirmationFor(c, target);
 	const topicNames = confirmation.topics.map((topic) => topic.name);
 	return page(c, shell, renderConfirmPage({ shell, token, state: confirmation.state, topicNames }));
@@ -54,7 +51,7 @@ confirmRouter.post("/c/:token", async (c) => {
 	const resolved = await resolveLink(c.env, token, "confirm");
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const shell = shellFor(c, target);
+	const shell = linkShell(c, target);
 	const confirmation = await confirmationFor(c, target);
 	if (confirmation.state === "nothing") {
 		return page(c, shell, renderConfirmPage({ shell, token, state: "nothing", topicNames: [] }));

@@ -15,8 +15,8 @@ import {
 } from "../../consent/types";
 import type { Contact } from "../../db/contacts";
 import { loadTopics } from "../../db/topics";
-import { type LinkTarget, maskedAddressOf, resolveLink } from "../common/link-target";
-import { errorPage, failurePage, first, page, pageRouter, pageShell, readForm, record } from "../common/page";
+import { type LinkTarget, resolveLink } from "../common/link-target";
+import { errorPage, failurePage, first, linkShell, page, pageRouter, readForm, record } from "../common/page";
 import { renderPreferencesPage } from "./view";
 
 export const preferencesRouter = pageRouter();
@@ -41,7 +41,7 @@ preferencesRouter.get("/p/:token", async (c) => {
 	const [resolved, topics] = await Promise.all([resolveLink(c.env, token, "manage"), loadTopics(c.env)]);
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const shell = pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
+	const shell = linkShell(c, target);
 	const choices = choicesFor(target, target.contact, topics);
 	return page(
 		c,
@@ -57,7 +57,7 @@ preferencesRouter.post("/p/:token", async (c) => {
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
 	if (!form) return errorPage(c, 400, "error.invalid", target.businessUnit);
-	const shell = pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
+	const shell = linkShell(c, target);
 	const { t } = shell;
 
 	let events: IncomingEvent[];

@@ -4,12 +4,12 @@
  */
 import { emptyConsentState, UNSUBSCRIBE_REASONS } from "../../consent/types";
 import { channelsOptedOutBy, isUnsubscribed, undoEvents, unsubscribeEvents } from "../../consent/unsubscribe";
-import { type LinkTarget, maskedAddressOf, resolveLink, unsubscribeScopeOf } from "../common/link-target";
+import { type LinkTarget, resolveLink, unsubscribeScopeOf } from "../common/link-target";
 import {
 	errorPage,
 	failurePage,
 	first,
-	type PageContext,
+	linkShell,
 	page,
 	pageRouter,
 	pageShell,
@@ -27,9 +27,6 @@ import {
 
 export const unsubscribeRouter = pageRouter();
 
-const shellFor = (c: PageContext, target: LinkTarget) =>
-	pageShell(c, { businessUnit: target.businessUnit, address: maskedAddressOf(target) });
-
 function scopeOf(target: LinkTarget): PageScope {
 	if (target.topic) return { topic: target.topic.name };
 	if (target.channel) return { channel: target.channel };
@@ -41,7 +38,7 @@ unsubscribeRouter.get("/u/:token", async (c) => {
 	const resolved = await resolveLink(c.env, token, "manage");
 	if (!resolved.ok) return failurePage(c, resolved.failure);
 	const { target } = resolved;
-	const shell = shellFor(c, target);
+	const shell = linkShell(c, target);
 	const already = target.contact ? isUnsubscribed(unsubscribeScopeOf(target), target.contact.consent) : false;
 	return page(c, shell, renderUnsubscribePage({ shell, token, scope: scopeOf(target), already }));
 });
@@ -62,7 +59,7 @@ unsubscribeRouter.post("/u/:token", async (c) => {
 		return page(c, shell, renderOneClickPage({ shell, scope: scopeOf(target) }));
 	}
 
-	const shell = shellFor(c, target);
+	const shell = linkShell(c, target);
 	if (first(form, "action") === "undo") {
 		await record(c, target, undoEvents(unsubscribeScopeOf(target), form.get("channel") ?? []), "unsubscribe_page");
 		return page(c, shell, renderResubscribedPage({ shell, token }));
