@@ -20,6 +20,7 @@ import {
 export {
 	base64UrlDecode,
 	base64UrlEncode,
+	KID_PATTERN,
 	type LinkClaims,
 	type LinkPurpose,
 	type LinkSubject,

@@ -5,11 +5,16 @@
  * client drops the subject, pasted into the body. Pure: this only finds strings shaped like tokens;
  * whether one is valid only the signer says.
  */
+import { KID_PATTERN } from "../links/token";
 
-// `<kid>.<payload>.<signature>` (packages/links/src/token.ts): a key id (KID_PATTERN), a base64url
-// payload, and the base64url of an HMAC-SHA-256 (43 characters). Not glued to other base64url text.
-const TOKEN_SHAPE =
-	/(?<![A-Za-z0-9_-])[A-Za-z][A-Za-z0-9_-]{0,31}\.[A-Za-z0-9_-]{16,2000}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
+// `<kid>.<payload>.<signature>` (packages/links/src/token.ts): a key id (the signer's KID_PATTERN,
+// unanchored), a base64url payload, and the base64url of an HMAC-SHA-256 (43 characters). Not glued
+// to other base64url text.
+const KID = KID_PATTERN.source.replace(/^\^|\$$/g, "");
+const TOKEN_SHAPE = new RegExp(
+	`(?<![A-Za-z0-9_-])${KID}\\.[A-Za-z0-9_-]{16,2000}\\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])`,
+	"g",
+);
 
 // A percent-escape is never part of a token; a client that left the subject encoded
 // ("unsubscribe%20k1.…") still separates the token from the word before it.
