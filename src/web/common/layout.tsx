@@ -98,3 +98,29 @@ export const Layout: FC<{ shell: PageShell; title: string; children?: Child }> =
 export function renderPage(page: ReturnType<FC>): string {
 	return `<!doctype html>${page?.toString() ?? ""}`;
 }
+
+const NOTICE = {
+	success: { class: "notice success", role: "status" },
+	info: { class: "notice", role: "status" },
+	error: { class: "notice error", role: "alert" },
+} as const;
+
+/** A page that only tells something: its title, one notice of a few paragraphs, and what follows. */
+export function renderNoticePage(
+	shell: PageShell,
+	title: string,
+	tone: keyof typeof NOTICE,
+	lines: string[],
+	after: Child = null,
+): string {
+	return renderPage(
+		<Layout shell={shell} title={title}>
+			<div class={NOTICE[tone].class} role={NOTICE[tone].role}>
+				{lines.map((line) => (
+					<p>{line}</p>
+				))}
+			</div>
+			{after}
+		</Layout>,
+	);
+}

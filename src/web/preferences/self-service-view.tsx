@@ -1,4 +1,4 @@
-import { Layout, type PageShell, renderPage } from "../common/layout";
+import { Layout, type PageShell, renderNoticePage, renderPage } from "../common/layout";
 
 /**
  * The preference center's "Your data" section: plain links (GET), outside its form. The download
@@ -58,45 +58,26 @@ export function renderEraseConfirmPage(props: { shell: PageShell; token: string 
 }
 
 /** After the confirmed POST: erased, and whether the address stays suppressed. */
-export function renderErasedPage(props: { shell: PageShell; suppressed: boolean }): string {
-	const { shell } = props;
+export function renderErasedPage({ shell, suppressed }: { shell: PageShell; suppressed: boolean }): string {
 	const { t } = shell;
-	return renderPage(
-		<Layout shell={shell} title={t("selfService.erased.title")}>
-			<div class="notice success" role="status">
-				<p>{t("selfService.erased.text")}</p>
-				{props.suppressed ? <p>{t("selfService.erased.suppressed")}</p> : null}
-			</div>
-		</Layout>,
-	);
+	const lines = [t("selfService.erased.text"), ...(suppressed ? [t("selfService.erased.suppressed")] : [])];
+	return renderNoticePage(shell, t("selfService.erased.title"), "success", lines);
 }
 
 /**
  * No contact behind the link: never had one, or erased already (a second click, the link used
  * again). The two read the same, so the page tells nothing about which.
  */
-export function renderNothingToErasePage(props: { shell: PageShell }): string {
-	const { shell } = props;
+export function renderNothingToErasePage({ shell }: { shell: PageShell }): string {
 	const { t } = shell;
-	return renderPage(
-		<Layout shell={shell} title={t("selfService.nothing.title")}>
-			<div class="notice" role="status">
-				<p>{t("selfService.none")}</p>
-				<p>{t("selfService.nothing.text")}</p>
-			</div>
-		</Layout>,
-	);
+	return renderNoticePage(shell, t("selfService.nothing.title"), "info", [
+		t("selfService.none"),
+		t("selfService.nothing.text"),
+	]);
 }
 
 /** A POST that did not come from our own confirmation page: refused, nothing erased. */
-export function renderRefusedPage(props: { shell: PageShell }): string {
-	const { shell } = props;
+export function renderRefusedPage({ shell }: { shell: PageShell }): string {
 	const { t } = shell;
-	return renderPage(
-		<Layout shell={shell} title={t("selfService.refused.title")}>
-			<div class="notice error" role="alert">
-				<p>{t("selfService.refused.text")}</p>
-			</div>
-		</Layout>,
-	);
+	return renderNoticePage(shell, t("selfService.refused.title"), "error", [t("selfService.refused.text")]);
 }

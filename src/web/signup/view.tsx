@@ -1,6 +1,6 @@
 import { CONFIRM_LINK_LIFETIME_SECONDS } from "../../links/token";
 import { formatNumber, type MessageKey } from "../common/i18n";
-import { Layout, type PageShell, renderPage } from "../common/layout";
+import { Layout, type PageShell, renderNoticePage, renderPage } from "../common/layout";
 
 /** What the sign-up endpoint tells a person who posted a plain HTML form. */
 export type SignupPageOutcome =
@@ -61,14 +61,5 @@ export function renderSignupPage(options: { shell: PageShell; outcome: SignupPag
 		outcome.kind === "invalid"
 			? [t("signup.invalid.title"), [...new Set(outcome.problems)].map((problem) => t(PROBLEM_KEYS[problem]))]
 			: [t(REFUSALS[outcome.kind][0]), [t(REFUSALS[outcome.kind][1])]];
-	return renderPage(
-		<Layout shell={shell} title={title}>
-			<div class="notice error" role="alert">
-				{lines.map((line) => (
-					<p>{line}</p>
-				))}
-			</div>
-			{back}
-		</Layout>,
-	);
+	return renderNoticePage(shell, title, "error", lines, back);
 }
