@@ -22,43 +22,48 @@ const isBlank = (value: string) => value.trim() === "";
 
 const PLACEHOLDER = 'An empty string ("", CrossEngage\'s placeholder) means not given.';
 
-/** An email; "" is not given; null removes the address (`onNull` null) or is not given either. */
-const emailField = <N extends null | undefined>(onNull: N) =>
+/**
+ * An address field as CrossEngage sends it: "" is not given; null removes the address (`onNull`
+ * null) or is not given either (`onNull` undefined); anything else must normalize.
+ */
+const addressField = <N extends null | undefined>(
+	onNull: N,
+	spec: { max: number; normalize: (value: string) => string | null; invalid: string; example: string; what: string },
+) =>
 	z
 		.string()
-		.max(320)
+		.max(spec.max)
 		.nullable()
 		.transform((value, ctx): string | N | undefined => {
 			if (value === null) return onNull;
 			if (isBlank(value)) return undefined;
-			const email = normalizeEmail(value);
-			if (!email) ctx.addIssue({ code: "custom", message: "not a valid email address" });
-			return email ?? undefined;
+			const normalized = spec.normalize(value);
+			if (!normalized) ctx.addIssue({ code: "custom", message: spec.invalid });
+			return normalized ?? undefined;
 		})
 		.openapi({
 			type: ["string", "null"],
-			example: "ann@example.de",
-			description: `Trimmed and lower-cased. ${PLACEHOLDER}${onNull === null ? " null removes the email." : " null: not given."}`,
+			example: spec.example,
+			description: `${spec.what} ${PLACEHOLDER}${onNull === null ? " null removes it." : " null: not given."}`,
 		});
 
-/** A phone in E.164; "" is not given; null as for emails. */
+const emailField = <N extends null | undefined>(onNull: N) =>
+	addressField(onNull, {
+		max: 320,
+		normalize: normalizeEmail,
+		invalid: "not a valid email address",
+		example: "ann@example.de",
+		what: "An email, trimmed and lower-cased.",
+	});
+
 const phoneField = <N extends null | undefined>(onNull: N) =>
-	z
-		.string()
-		.max(32)
-		.nullable()
-		.transform((value, ctx): string | N | undefined => {
-			if (value === null) return onNull;
-			if (isBlank(value)) return undefined;
-			const phone = normalizePhone(value);
-			if (!phone) ctx.addIssue({ code: "custom", message: "not a valid E.164 phone number (+4917612345678)" });
-			return phone ?? undefined;
-		})
-		.openapi({
-			type: ["string", "null"],
-			example: "+4917612345678",
-			description: `E.164. ${PLACEHOLDER}${onNull === null ? " null removes the number." : " null: not given."}`,
-		});
+	addressField(onNull, {
+		max: 32,
+		normalize: normalizePhone,
+		invalid: "not a valid E.164 phone number (+4917612345678)",
+		example: "+4917612345678",
+		what: "A phone number in E.164.",
+	});
 
 /** A business unit; "" (or none) is not given. */
 const businessUnitField = z
