@@ -1,20 +1,24 @@
 /**
  * Applies queued provider events, a queue batch at a time and set-based: one query finds the
  * contacts of every address in the batch, one lookup finds which addresses without a contact are
- * suppressed, one D1 batch creates every lead still missing. Then each contact's events, in arrival
- * order and each with its own message's origin, go to that contact's actor in one call (at most
- * one D1 batch there), contacts in parallel. The events are mapped per contact by
+ * suppressed. Addresses without a contact become leads, created with their events already applied
+ * (state, ledger rows, idempotency keys) in one D1 batch. Each existing contact's events, in
+ * arrival order and each with its own message's origin, go to that contact's actor in one call (at
+ * most one D1 batch there), contacts in parallel. The events are mapped per contact by
  * src/consent/provider-events.ts; the provider's event id (as a keyed hash) is the idempotency key.
  */
 import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+import { applyBatch } from "../consent/apply";
 import { mapWebhookEvent } from "../consent/provider-events";
-import type { TopicDefinition } from "../consent/types";
+import { emptyConsentState, type TopicDefinition } from "../consent/types";
 import type { EventContext, EventToApply } from "../contacts/contact-actor";
 import { actorFor, resolveIncoming } from "../contacts/record-events";
 import { keyedHash } from "../crypto";
-import { type Contact, createLeads, findContactsWithAddresses, type LeadSubject } from "../db/contacts";
+import { createContactsWithEvents, type NewContact } from "../db/contact-creates";
+import { type Contact, findContactsWithAddresses } from "../db/contacts";
 import { findSuppressed } from "../db/suppressions";
 import { type Bindings, getConfig } from "../env";
+import { forwardOutbound, type OutboundEvent, outboundEvents } from "../outbound/outbound";
 import { CONNECTIONS, inParallel } from "../parallel";
 import type { ProviderName, WebhookEvent } from "./provider";
 
@@ -65,13 +69,20 @@ function addressOf(message: QueuedWebhookEvent): Addressed | UnprocessableMessag
 	return { message, kind, address, businessUnit };
 }
 
+/** The contacts of each message, and which of them are new leads (not written yet). */
+interface MessageContacts {
+	byMessage: Map<string, Contact[]>;
+	newLeads: Set<string>;
+}
+
 /**
  * The contacts of each message. With a `businessUnit` custom argument, the contact of that BU (a
  * lead when new). Without one, ESPs know only the address: every contact with it, in any BU, and a
  * lead in the default BU when there is none, so the opt-out holds when the address signs up later.
  * No lead is made for the suppressed address of an erased contact: it stays suppressed as it is.
+ * A new lead is only planned here (a fresh id, the empty state): it is written with its events.
  */
-async function contactsOfMessages(env: Bindings, addressed: readonly Addressed[]): Promise<Map<string, Contact[]>> {
+async function contactsOfMessages(env: Bindings, addressed: readonly Addressed[]): Promise<MessageContacts> {
 	const emails = addressed.filter((a) => a.kind === "email").map((a) => a.address);
 	const phones = addressed.filter((a) => a.kind === "phone").map((a) => a.address);
 	const byAddress = new Map<string, Contact[]>();
@@ -99,31 +110,37 @@ async function contactsOfMessages(env: Bindings, addressed: readonly Addressed[]
 					withoutContact.map((a) => a.address),
 				)
 			: new Set();
-	const leads = new Map<string, LeadSubject>();
-	for (const a of withoutContact) {
-		if (suppressed.has(a.address)) continue;
-		const businessUnit = a.businessUnit ?? DEFAULT_BUSINESS_UNIT;
-		const subject = a.kind === "email" ? { email: a.address, businessUnit } : { phone: a.address, businessUnit };
-		leads.set(leadKey(a.kind, a.address, businessUnit), subject);
-	}
-	const created = new Map<string, Contact>();
-	for (const lead of await createLeads(env, [...leads.values()])) {
-		if (lead.email) created.set(leadKey("email", lead.email, lead.businessUnit), lead);
-		if (lead.phone) created.set(leadKey("phone", lead.phone, lead.businessUnit), lead);
-	}
-
-	const result = new Map<string, Contact[]>();
+	const leads = new Map<string, Contact>();
+	const byMessage = new Map<string, Contact[]>();
 	for (const a of addressed) {
 		const existing = existingOf(a);
 		if (existing.length > 0 || suppressed.has(a.address)) {
-			result.set(a.message.id, existing);
+			byMessage.set(a.message.id, existing);
 			continue;
 		}
-		const lead = created.get(leadKey(a.kind, a.address, a.businessUnit ?? DEFAULT_BUSINESS_UNIT));
-		// Not there after its insert: erased in between, or a write that failed; the retry decides.
-		if (lead) result.set(a.message.id, [lead]);
+		const businessUnit = a.businessUnit ?? DEFAULT_BUSINESS_UNIT;
+		const key = leadKey(a.kind, a.address, businessUnit);
+		const lead = leads.get(key) ?? plannedLead(a.kind, a.address, businessUnit);
+		leads.set(key, lead);
+		byMessage.set(a.message.id, [lead]);
 	}
-	return result;
+	return { byMessage, newLeads: new Set([...leads.values()].map((lead) => lead.id)) };
+}
+
+function plannedLead(kind: "email" | "phone", address: string, businessUnit: string): Contact {
+	const now = new Date().toISOString();
+	return {
+		id: crypto.randomUUID(),
+		externalId: null,
+		email: kind === "email" ? address : null,
+		phone: kind === "phone" ? address : null,
+		businessUnit,
+		traits: {},
+		consent: emptyConsentState(),
+		version: 0,
+		createdAt: now,
+		updatedAt: now,
+	};
 }
 
 interface ContactWrite {
@@ -158,17 +175,14 @@ export async function applyWebhookBatch(
 		}
 	}
 	if (addressed.length === 0) return outcomes;
-	const contactsOf = await contactsOfMessages(env, addressed);
+	const { byMessage: contactsOf, newLeads } = await contactsOfMessages(env, addressed);
 
 	const policy = getConfig(env).espUnsubscribePolicy;
 	const writes = new Map<string, ContactWrite>();
 	let deferring = false;
 	for (const { message } of addressed) {
 		const contacts = contactsOf.get(message.id);
-		if (!contacts) {
-			failed(message.id, new Error("the lead for the address could not be read after its insert"));
-			continue;
-		}
+		if (!contacts) continue;
 		const newContacts = contacts.filter((contact) => !writes.has(contact.id)).length;
 		// Past the budget every later message waits too, so that one address's events keep their order.
 		deferring ||= writes.size + newContacts > MAX_ACTOR_CALLS;
@@ -190,8 +204,16 @@ export async function applyWebhookBatch(
 		}
 	}
 
+	const all = [...writes.values()];
+	await createLeads(
+		env,
+		all.filter((write) => newLeads.has(write.contact.id)),
+		topics,
+		outcomes,
+	);
 	const topicList = [...topics.values()];
-	await inParallel([...writes.values()], CONNECTIONS, async (write) => {
+	const existing = all.filter((write) => !newLeads.has(write.contact.id));
+	await inParallel(existing, CONNECTIONS, async (write) => {
 		try {
 			await actorFor(env, write.contact.id).applyEvents(write.contact, write.events, write.context, topicList);
 		} catch (error) {
@@ -199,6 +221,60 @@ export async function applyWebhookBatch(
 		}
 	});
 	return outcomes;
+}
+
+/**
+ * Writes new leads with their events applied, in one D1 batch: state, ledger rows and idempotency
+ * keys, as the import creates contacts. No actor is called, and none can race the insert: the
+ * lead's id is new, so no actor has it yet. A lead whose address was taken meanwhile (another
+ * invocation made it first) is not written at all; its messages are deferred, and the next
+ * invocation applies them to that contact through its actor.
+ */
+async function createLeads(
+	env: Bindings,
+	writes: readonly ContactWrite[],
+	topics: Map<string, TopicDefinition>,
+	outcomes: Map<string, WebhookOutcome>,
+): Promise<void> {
+	if (writes.length === 0) return;
+	const topicOf = (key: string) => topics.get(key);
+	const planned = new Map<string, { write: ContactWrite; lead: NewContact }>();
+	for (const write of writes) {
+		const { contact } = write;
+		const outcome = applyBatch(emptyConsentState(), write.events, {
+			topicOf,
+			seen: new Set(),
+			history: [],
+			origin: write.context,
+		});
+		if (outcome.needsHistory) throw new Error("reducer: a new lead has no history to wait for");
+		const lead = { ...contact, state: outcome.state, rows: outcome.rows };
+		planned.set(contact.id, { write, lead });
+	}
+	const at = new Date().toISOString();
+	let written: Map<string, number[]>;
+	try {
+		written = await createContactsWithEvents(
+			env,
+			[...planned.values()].map((p) => p.lead),
+			at,
+			null,
+		);
+	} catch (error) {
+		for (const { write } of planned.values()) for (const id of write.messageIds) outcomes.set(id, { status: "failed", error });
+		return;
+	}
+	const outbound: OutboundEvent[] = [];
+	for (const { write, lead } of planned.values()) {
+		const ledgerIds = written.get(lead.id);
+		if (!ledgerIds) {
+			for (const id of write.messageIds) outcomes.set(id, { status: "deferred" });
+			continue;
+		}
+		const contact = { ...write.contact, consent: lead.state, createdAt: at, updatedAt: at };
+		outbound.push(...outboundEvents(contact, lead.rows, ledgerIds));
+	}
+	await forwardOutbound(env, outbound);
 }
 
 /** The message's events for each of its contacts, validated (a ConsentError fails the whole message). */

@@ -1,7 +1,8 @@
 /**
- * A queue batch of provider events is applied as a set: one lookup for all its addresses, one
- * statement for all missing leads, one actor call per contact. Exactly once, however often it is
- * delivered, and within the per-invocation budget at the queue's largest batch.
+ * A queue batch of provider events is applied as a set: one lookup for all its addresses, one D1
+ * batch that creates all missing leads with their events applied, one actor call per existing
+ * contact. Exactly once, however often it is delivered, and within the per-invocation budget at
+ * the queue's largest batch.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -99,9 +100,46 @@ describe("a queue batch of provider events", () => {
 		const result = await deliver(bodies, counted as Bindings);
 		expect(result.explicitAcks).toHaveLength(100);
 		expect(await contactCount(domain)).toBe(100);
-		// Topics, the addresses, their suppressions, the leads' batch; then one actor call per contact.
+		// Topics, the addresses, their suppressions, the leads' batch with their events; no actor: a
+		// new lead is written with its events applied.
 		expect(counts.d1RoundTrips).toBeLessThanOrEqual(4);
-		expect(counts.durableObjectCalls).toBe(100);
+		expect(counts.durableObjectCalls).toBe(0);
+		expect([...(await rowsByAddress(domain)).values()].flat()).toHaveLength(100);
 		expect(counts.total).toBeLessThanOrEqual(INVOCATION_BUDGET);
 	});
+
+	it("defers an address whose lead another invocation made meanwhile, then applies it through its actor", async () => {
+		const domain = `${unique("r")}.example`;
+		const email = `raced@${domain}`;
+		const bodies = [asMessage(event(email, { kind: "unsubscribe", list: null }))];
+		// Another invocation makes the lead between this one's lookup and its insert.
+		const raced = withWriteBeforeFirstBatch(() => api("PUT", "/v1/leads", { body: { email } }));
+		const first = await deliver(bodies, raced);
+		expect(first.retryMessages).toHaveLength(1);
+		expect(await contactCount(domain)).toBe(1);
+		expect((await rowsByAddress(domain)).get(email)).toBeUndefined();
+
+		const second = await deliver(bodies);
+		expect(second.retryMessages).toEqual([]);
+		expect((await rowsByAddress(domain)).get(email)?.map((row) => row.event)).toEqual(["Opt Out"]);
+		expect(await contactCount(domain)).toBe(1);
+	});
 });
+
+/** The test env, with `write` run (once) just before the first D1 batch: a concurrent invocation. */
+function withWriteBeforeFirstBatch(write: () => Promise<unknown>): Bindings {
+	let pending: (() => Promise<unknown>) | null = write;
+	const db = new Proxy(env.DB, {
+		get(target, property) {
+			const value = Reflect.get(target, property);
+			if (property !== "batch") return typeof value === "function" ? value.bind(target) : value;
+			return async (statements: D1PreparedStatement[]) => {
+				const before = pending;
+				pending = null;
+				await before?.();
+				return target.batch(statements);
+			};
+		},
+	});
+	return { ...(env as unknown as Bindings), DB: db };
+}
