@@ -1,10 +1,12 @@
 // Bench-only entry (bench/wrangler.bench.toml): the service exactly as src/index.ts exports it, plus
 // /__bench/* routes that only `npm run bench` calls. Never deployed; not part of the service's API.
+import { DurableObject } from "cloudflare:workers";
 import { checkConsent } from "../src/api/check";
 import { keyedHash } from "../src/crypto";
 import type { Bindings } from "../src/env";
 import { EXPORT_PAGE_SIZE } from "../src/exports/exports";
 import service from "../src/index";
+import { CONNECTIONS, inParallel } from "../src/parallel";
 import type { QueueMessage } from "../src/queues";
 
 // Every named export of the service (ContactActor, and whatever is added later).
@@ -62,6 +64,36 @@ FROM json_each(?1) r LEFT JOIN contacts c ON c.business_unit = ?2 AND c.email = 
 
 let bootId: string | undefined;
 
+/** A statement for BenchActor.run: SQL and its parameters. */
+interface BenchStatement {
+	sql: string;
+	params: unknown[];
+}
+
+type BenchBindings = Bindings & { BENCH_ACTOR: DurableObjectNamespace<BenchActor> };
+
+/**
+ * The least one actor per contact can cost: an object of a SQLite-backed class (as ContactActor
+ * is) that runs one D1 batch and keeps nothing. The actor baselines of the one-click and webhook
+ * suites call a fresh one per contact, so that what the local runtime pays to start an object is in
+ * the baseline too, and the ratio to it is what the service's own code adds.
+ */
+export class BenchActor extends DurableObject<Bindings> {
+	async run(statements: BenchStatement[]): Promise<number[]> {
+		const results = await this.env.DB.batch(
+			statements.map(({ sql, params }) => this.env.DB.prepare(sql).bind(...params)),
+		);
+		return results.map((result) => result.meta.changes);
+	}
+}
+
+/** Runs the batch directly (`actor` false) or in a fresh BenchActor named `name`. */
+async function runBatch(env: BenchBindings, statements: BenchStatement[], actor: boolean, name: string) {
+	if (actor) return env.BENCH_ACTOR.get(env.BENCH_ACTOR.idFromName(name)).run(statements);
+	const results = await env.DB.batch(statements.map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
+	return results.map((result) => result.meta.changes);
+}
+
 /**
  * A D1 binding (or session) that adds up the time of every statement run through it: D1's
  * `meta.duration` where the result has one (`all`, `run`, `batch`), the wall time of the calls for
@@ -112,6 +144,53 @@ function timedD1<T extends D1Database | D1DatabaseSession>(db: T, timing: { sqlM
 		wrapped.getBookmark = () => (db as D1DatabaseSession).getBookmark();
 	}
 	return wrapped as unknown as T;
+}
+
+/** A row of the webhook bench's baselines: an event for an address (`new`: without a contact yet). */
+interface WebhookRow {
+	email: string;
+	event: string;
+	key: string;
+	new?: boolean;
+}
+
+/**
+ * The webhook bench's raw baseline: for rows marked `new` a lead already opted out (with its keyed
+ * address hash), for every row a ledger row and an idempotency key, for the other rows the opt-out
+ * on the stored contact (version + 1), all in one D1 batch. Answers how many it created and updated.
+ */
+async function rawInsert(env: Bindings, rows: WebhookRow[]): Promise<{ created: number; updated: number }> {
+	const now = new Date().toISOString();
+	const leads = await Promise.all(
+		rows.filter((row) => row.new).map(async (row) => [crypto.randomUUID(), row.email, await keyedHash(env, row.email)]),
+	);
+	const existing = rows.filter((row) => !row.new).map((row) => row.email);
+	const optedOut = JSON.stringify({
+		blocked: false,
+		channels: { email: { optedOut: true, bounced: false, changedAt: now, optedOutAt: now, bouncedAt: null } },
+		topics: {},
+	});
+	await env.DB.batch([
+		env.DB.prepare(
+			`INSERT INTO contacts (id, business_unit, email, email_hash, consent, created_at, updated_at)
+			 SELECT l.value ->> 0, 'default', l.value ->> 1, l.value ->> 2, ?2, ?3, ?3 FROM json_each(?1) l`,
+		).bind(JSON.stringify(leads), optedOut, now),
+		env.DB.prepare(
+			`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, idempotency_key, occurred_at, received_at)
+			 SELECT c.id, r.value ->> 'event', 'email', NULL, '[]', 1, '{}', 'bench:raw', r.value ->> 'key', ?2, ?2
+			 FROM json_each(?1) r CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email'`,
+		).bind(JSON.stringify(rows), now),
+		env.DB.prepare(
+			`INSERT INTO idempotency_keys (contact_id, key, created_at)
+			 SELECT c.id, r.value ->> 'key', ?2 FROM json_each(?1) r
+			 CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email' WHERE true ON CONFLICT DO NOTHING`,
+		).bind(JSON.stringify(rows), now),
+		env.DB.prepare(
+			`UPDATE contacts SET consent = json_set(consent, '$.channels.email.optedOut', json('true')), updated_at = ?2, version = version + 1
+			 WHERE business_unit = 'default' AND email IN (SELECT value FROM json_each(?1))`,
+		).bind(JSON.stringify(existing), now),
+	]);
+	return { created: leads.length, updated: existing.length };
 }
 
 async function benchRoute(request: Request, env: Bindings): Promise<Response> {
@@ -239,41 +318,56 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 	// other rows the opt-out on the stored contact (version + 1, as every update must).
 	// CROSS JOIN keeps SQLite from scanning contacts per recipient: json_each drives the index lookups.
 	if (path === "/__bench/raw-insert") {
-		const rows = input.rows as Array<{ email: string; event: string; key: string; new?: boolean }>;
 		const started = Date.now();
-		const now = new Date().toISOString();
-		const leads = await Promise.all(
-			rows
-				.filter((row) => row.new)
-				.map(async (row) => [crypto.randomUUID(), row.email, await keyedHash(env, row.email)]),
+		const counts = await rawInsert(env, input.rows as WebhookRow[]);
+		return json({ ms: Date.now() - started, ...counts });
+	}
+
+	// The actor baseline of the webhook bench: the same rows, written the least way a set-based
+	// consumer with one actor per contact can. One query resolves the stored contacts, one D1 batch
+	// makes the new leads with their ledger rows and keys (as above), then each stored contact's
+	// opt-out, ledger row and key is one D1 batch in a fresh actor of that contact, as many at once
+	// as the consumer runs.
+	if (path === "/__bench/actor-insert") {
+		const rows = input.rows as WebhookRow[];
+		const started = Date.now();
+		const stored = rows.filter((row) => !row.new);
+		const { results: found } = await env.DB.prepare(
+			`SELECT r.value ->> 'key' AS key, r.value ->> 'event' AS event, c.id, c.version FROM json_each(?1) r
+			 CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email'`,
+		)
+			.bind(JSON.stringify(stored))
+			.all<{ key: string; event: string; id: string; version: number }>();
+		const { created } = await rawInsert(
+			env,
+			rows.filter((row) => row.new),
 		);
-		const existing = rows.filter((row) => !row.new).map((row) => row.email);
-		const optedOut = JSON.stringify({
-			blocked: false,
-			channels: { email: { optedOut: true, bounced: false, changedAt: now, optedOutAt: now, bouncedAt: null } },
-			topics: {},
+		const now = new Date().toISOString();
+		await inParallel(found, CONNECTIONS, async (row) => {
+			const written = `EXISTS (SELECT 1 FROM contacts WHERE id = ?1 AND version = ${row.version + 1})`;
+			await runBatch(
+				env as BenchBindings,
+				[
+					{
+						sql: `UPDATE contacts SET consent = json_set(consent, '$.channels.email.optedOut', json('true')), updated_at = ?2,
+						 version = version + 1 WHERE id = ?1 AND version = ?3`,
+						params: [row.id, now, row.version],
+					},
+					{
+						sql: `INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, idempotency_key, occurred_at, received_at)
+						 SELECT ?1, ?2, 'email', NULL, '[]', 1, '{}', 'bench:actor', ?3, ?4, ?4 WHERE ${written}`,
+						params: [row.id, row.event, row.key, now],
+					},
+					{
+						sql: `INSERT INTO idempotency_keys (contact_id, key, created_at) SELECT ?1, ?2, ?3 WHERE ${written}`,
+						params: [row.id, row.key, now],
+					},
+				],
+				true,
+				row.id,
+			);
 		});
-		await env.DB.batch([
-			env.DB.prepare(
-				`INSERT INTO contacts (id, business_unit, email, email_hash, consent, created_at, updated_at)
-				 SELECT l.value ->> 0, 'default', l.value ->> 1, l.value ->> 2, ?2, ?3, ?3 FROM json_each(?1) l`,
-			).bind(JSON.stringify(leads), optedOut, now),
-			env.DB.prepare(
-				`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, idempotency_key, occurred_at, received_at)
-				 SELECT c.id, r.value ->> 'event', 'email', NULL, '[]', 1, '{}', 'bench:raw', r.value ->> 'key', ?2, ?2
-				 FROM json_each(?1) r CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email'`,
-			).bind(JSON.stringify(rows), now),
-			env.DB.prepare(
-				`INSERT INTO idempotency_keys (contact_id, key, created_at)
-				 SELECT c.id, r.value ->> 'key', ?2 FROM json_each(?1) r
-				 CROSS JOIN contacts c ON c.business_unit = 'default' AND c.email = r.value ->> 'email' WHERE true ON CONFLICT DO NOTHING`,
-			).bind(JSON.stringify(rows), now),
-			env.DB.prepare(
-				`UPDATE contacts SET consent = json_set(consent, '$.channels.email.optedOut', json('true')), updated_at = ?2, version = version + 1
-				 WHERE business_unit = 'default' AND email IN (SELECT value FROM json_each(?1))`,
-			).bind(JSON.stringify(existing), now),
-		]);
-		return json({ ms: Date.now() - started, created: leads.length, updated: existing.length });
+		return json({ ms: Date.now() - started, created, updated: found.length });
 	}
 
 	// The baseline of the one-click POST: the least D1 work a correct unsubscribe needs, for contact
@@ -300,17 +394,25 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 			optedOutAt: now,
 		};
 		const changes = before ? [] : [{ field: "channels.email.optedOut", from: false, to: true }];
-		const [updated] = await env.DB.batch([
-			env.DB.prepare(
-				"UPDATE contacts SET consent = ?1, updated_at = ?2, version = version + 1 WHERE id = ?3 AND version = ?4",
-			).bind(JSON.stringify(consent), now, id, contact.version),
-			env.DB.prepare(
-				`INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, occurred_at, received_at)
-				 SELECT ?1, 'Opt Out', 'email', NULL, ?2, ?3, '{}', 'bench:minimal-one-click', ?4, ?4
-				 WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?1 AND version = ?5)`,
-			).bind(id, JSON.stringify(changes), changes.length > 0 ? 1 : 0, now, contact.version + 1),
-		]);
-		if (updated?.meta.changes !== 1) return json({ error: "written meanwhile" }, 409);
+		// `actor`: the same batch in a fresh actor of the contact (the actor baseline).
+		const [updated] = await runBatch(
+			env as BenchBindings,
+			[
+				{
+					sql: "UPDATE contacts SET consent = ?1, updated_at = ?2, version = version + 1 WHERE id = ?3 AND version = ?4",
+					params: [JSON.stringify(consent), now, id, contact.version],
+				},
+				{
+					sql: `INSERT INTO ledger (contact_id, event, channel, topic, changes, changed, properties, source, occurred_at, received_at)
+					 SELECT ?1, 'Opt Out', 'email', NULL, ?2, ?3, '{}', 'bench:minimal-one-click', ?4, ?4
+					 WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?1 AND version = ?5)`,
+					params: [id, JSON.stringify(changes), changes.length > 0 ? 1 : 0, now, contact.version + 1],
+				},
+			],
+			input.actor === true,
+			id,
+		);
+		if (updated !== 1) return json({ error: "written meanwhile" }, 409);
 		return new Response("Unsubscribed.", { status: 200, headers: { "content-type": "text/plain; charset=utf-8" } });
 	}
 

@@ -36,7 +36,8 @@ export async function measure(ctx) {
 	const roundMs = quick ? 1500 : 2000;
 	const target = await ctx.startWorker("one-click");
 	try {
-		await ensureContacts(target, 2 * half);
+		// Thirds: one-click, the minimal route, the minimal route through an actor.
+		await ensureContacts(target, 3 * half);
 
 		const { js } = await buildLinks({ types: false });
 		const { createLinkSigner } = await import(pathToFileURL(js).href);
@@ -63,7 +64,16 @@ export async function measure(ctx) {
 			throw new Error(
 				`minimal-one-click answered ${minimalProbe.status}: ${minimalProbe.body.toString("utf8", 0, 300)}`,
 			);
-		for (const n of [1, half + 1]) {
+		const actorProbe = await request(target.baseUrl, "/__bench/minimal-one-click", {
+			method: "POST",
+			headers: target.authHeaders,
+			body: JSON.stringify({ id: contactId(2 * half + 1), actor: true }),
+		});
+		if (actorProbe.status !== 200)
+			throw new Error(
+				`minimal-one-click through an actor answered ${actorProbe.status}: ${actorProbe.body.toString("utf8", 0, 300)}`,
+			);
+		for (const n of [1, half + 1, 2 * half + 1]) {
 			const check = await target.get(`/v1/consent?email=${encodeURIComponent(contactEmail(n))}&channel=email`);
 			if (check.json.reason !== "opted_out")
 				throw new Error(`after the unsubscribe of contact ${n}: ${JSON.stringify(check.json)}`);
@@ -72,6 +82,7 @@ export async function measure(ctx) {
 		// Each route goes on through its half of the contacts from where it stopped.
 		let nextOneClick = 1;
 		let nextMinimal = 1;
+		let nextActor = 1;
 		const endpoints = [
 			{ key: "healthz", label: "GET /healthz (no work, diagnostic)", options: { path: () => "/healthz" } },
 			{
@@ -82,6 +93,16 @@ export async function measure(ctx) {
 					method: "POST",
 					headers: target.authHeaders,
 					body: () => JSON.stringify({ id: contactId(half + 1 + (nextMinimal++ % half)) }),
+				},
+			},
+			{
+				key: "minimalActor",
+				label: "POST /__bench/minimal-one-click through a fresh actor (actor baseline)",
+				options: {
+					path: () => "/__bench/minimal-one-click",
+					method: "POST",
+					headers: target.authHeaders,
+					body: () => JSON.stringify({ id: contactId(2 * half + 1 + (nextActor++ % half)), actor: true }),
 				},
 			},
 			{
@@ -99,7 +120,8 @@ export async function measure(ctx) {
 		const baseline = processes ? openFiles(processes) : 0;
 		let settleMs = 0;
 		const load = async (endpoint, durationMs) => {
-			if (endpoint.key === "oneClick") settleMs += (await settleDurableObjects(processes, baseline)).waitedMs;
+			if (endpoint.key === "oneClick" || endpoint.key === "minimalActor")
+				settleMs += (await settleDurableObjects(processes, baseline)).waitedMs;
 			return runLoad({ baseUrl: target.baseUrl, concurrency, durationMs, headers: {}, ...endpoint.options });
 		};
 		for (const endpoint of endpoints) await load(endpoint, 1000); // warm-up
@@ -136,8 +158,8 @@ export async function measure(ctx) {
 			ctx.log(`  ${row.label}: ${fmt(row.rps)} req/s, p50 ${fmt(row.p50)} ms, p99 ${fmt(row.p99)} ms`);
 			return row;
 		});
-		const wrapped = nextOneClick > half || nextMinimal > half;
-		return { contacts: 2 * half, half, concurrency, rounds, roundMs, rows, wrapped, settleMs };
+		const wrapped = nextOneClick > half || nextMinimal > half || nextActor > half;
+		return { contacts: 3 * half, half, concurrency, rounds, roundMs, rows, wrapped, settleMs };
 	} finally {
 		await target.stop();
 	}
@@ -186,14 +208,21 @@ export function render(runs) {
 						...aims.map((runAims) => `${runAims[i].value} ${runAims[i].ok ? "(met)" : "(**missed**)"}`),
 					]),
 				},
+				notes: runs.map((run) => {
+					const [minimal, minimalActor, oneClick] = ["minimal", "minimalActor", "oneClick"].map((key) =>
+						rowOf(run.data, key),
+					);
+					return `${run.label}, diagnostic: one-click throughput ${fmtRatio(oneClick.rps / minimalActor.rps)} of the actor baseline (the minimal route with its batch in a fresh actor, which itself reaches ${fmtRatio(minimalActor.rps / minimal.rps)} of the minimal route here); p99 ${fmtRatio(oneClick.p99 / minimalActor.p99)} of its p99.`;
+				}),
 			},
 			{
 				title: `Throughput and latency (concurrency ${first.concurrency}, ${first.rounds} rounds of ${fmt(first.roundMs / 1000)} s each)`,
 				intro:
 					`In a worker of its own with ${fmtInt(first.contacts)} seeded contacts. Each one-click POST unsubscribes one of the first ${fmtInt(first.half)} by a signed channel link (tokens made offline by consent-edge/links): ` +
 					"token check, contact lookup, the contact's Durable Object applying Opt Out, and its D1 batch (state and version, ledger row, idempotency key). " +
-					`The baseline, \`POST /__bench/minimal-one-click {id}\`, unsubscribes one of the other ${fmtInt(first.half)} with the least D1 work a correct unsubscribe needs: ` +
+					`The baseline, \`POST /__bench/minimal-one-click {id}\`, unsubscribes one of the next ${fmtInt(first.half)} with the least D1 work a correct unsubscribe needs: ` +
 					"`SELECT id, consent, version FROM contacts WHERE id = ?`, then one batch: `UPDATE contacts SET consent = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?` and one `INSERT INTO ledger`. " +
+					`The actor baseline (diagnostic), \`{id, actor: true}\`, does the same for one of the last ${fmtInt(first.half)}, but runs the batch in a fresh object of a SQLite-backed Durable Object class, as every change of the service goes through the contact's actor: the least one actor per contact can cost. Locally, starting an object costs the worker's one workerd thread about a millisecond (bench/README.md); in production it runs on the object's own machine. \`one-click / actor baseline\` is therefore what the service's own code adds. ` +
 					"`/healthz` does no work through the same stack (diagnostic). The endpoints take turns, after 1 s of warm-up each; a one-click round starts once the contact actors of the previous one have been evicted (locally one workerd holds only about 3,400 SQLite-backed Durable Objects at once; bench/README.md). Ratio rows: throughput as a ratio, and how many times longer p50 and p99 are." +
 					(runs.some((run) => run.data.wrapped)
 						? " Some route went through its half of the contacts more than once: its later requests unsubscribed contacts already opted out."
@@ -210,7 +239,9 @@ export function render(runs) {
 								fmtRatio(a.p99 / b.p99),
 								"",
 							]);
-						const [healthz, minimal, oneClick] = ["healthz", "minimal", "oneClick"].map((key) => rowOf(run.data, key));
+						const [healthz, minimal, minimalActor, oneClick] = ["healthz", "minimal", "minimalActor", "oneClick"].map(
+							(key) => rowOf(run.data, key),
+						);
 						return [
 							...run.data.rows.map((row) =>
 								withRuntime(run, [
@@ -223,6 +254,8 @@ export function render(runs) {
 								]),
 							),
 							ratio("one-click / minimal (the aims)", oneClick, minimal),
+							ratio("one-click / actor baseline (what the service's code adds)", oneClick, minimalActor),
+							ratio("actor baseline / minimal (what a fresh actor costs here)", minimalActor, minimal),
 							ratio("minimal / healthz (what one lookup and one write batch cost here)", minimal, healthz),
 							ratio("one-click / healthz", oneClick, healthz),
 						];
