@@ -7,8 +7,9 @@
  * most one D1 batch there), contacts in parallel. The events are mapped per contact by
  * src/consent/provider-events.ts; the provider's event id (as a keyed hash) is the idempotency key.
  */
-import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+
 import { applyBatch } from "../consent/apply";
+import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
 import { mapWebhookEvent } from "../consent/provider-events";
 import { emptyConsentState, type TopicDefinition } from "../consent/types";
 import type { EventContext, EventToApply } from "../contacts/contact-actor";
@@ -261,7 +262,8 @@ async function createLeads(
 			null,
 		);
 	} catch (error) {
-		for (const { write } of planned.values()) for (const id of write.messageIds) outcomes.set(id, { status: "failed", error });
+		for (const { write } of planned.values())
+			for (const id of write.messageIds) outcomes.set(id, { status: "failed", error });
 		return;
 	}
 	const outbound: OutboundEvent[] = [];
