@@ -43,7 +43,7 @@ async function deadLettersAbout(text: string) {
 }
 
 describe("queued provider events", () => {
-	it("apply through the contact's actor, creating a lead for an unknown address", async () => {
+	it("make an unknown address a lead, with the event applied", async () => {
 		const email = uniqueEmail();
 		await env.WEBHOOK_QUEUE.send(message(providerEvent(email, { kind: "unsubscribe", list: null })));
 		const [row] = await eventually(
@@ -213,6 +213,26 @@ function verifyDelivery(webhook: Webhook, request: Received): unknown {
 }
 
 describe("outbound webhooks", () => {
+	it("POST the events of a lead a provider event made, as for a stored contact", async () => {
+		const email = uniqueEmail();
+		await env.WEBHOOK_QUEUE.send(
+			message(providerEvent(email, { kind: "unsubscribe", list: null }, { campaign: "spring" })),
+		);
+		const [request] = await eventually(async () => {
+			const found = await receivedAbout(email);
+			return found.length === 1 && found;
+		}, "the outbound request");
+		const [contact] = await contactsOf(email);
+		expect(JSON.parse(request?.body ?? "{}")).toMatchObject({
+			event: "Opt Out",
+			channel: "email",
+			changed: true,
+			source: "webhook:sendgrid",
+			campaign: "spring",
+			contact: { id: contact?.id, email, businessUnit: "default", externalId: null },
+		});
+	});
+
 	it("POST every ledger event as signed JSON, confirmation links included", async () => {
 		const topic = unique("doi");
 		await putTopic(topic, { doubleOptIn: true });
