@@ -12,19 +12,13 @@
  */
 import PostalMime, { type Email } from "postal-mime";
 import { unsubscribeEvents } from "../consent/unsubscribe";
+import { type LinkTarget, linkTopics, linkWriteTarget, resolveLink, unsubscribeScopeOf } from "../contacts/link-target";
 import type { LinkBase } from "../contacts/record-events";
 import { recordEvents } from "../contacts/record-events";
 import { concatBytes, keyedHash } from "../crypto";
 import type { Bindings } from "../env";
 import { toApiError } from "../http/errors";
 import { readHead } from "../jobs/upload";
-import {
-	type LinkTarget,
-	linkTopics,
-	linkWriteTarget,
-	resolveLink,
-	unsubscribeScopeOf,
-} from "../web/common/link-target";
 import { tokenCandidates } from "./find-token";
 
 /**

@@ -6,6 +6,7 @@
  * is fixed, so the length of what is hidden shows nowhere.
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
+import type { LinkTarget } from "../../contacts/link-target";
 
 const HIDDEN_EMAIL = "•••";
 const HIDDEN_PHONE = "•••••";
@@ -14,6 +15,20 @@ export type Address = { email: string } | { phone: string };
 
 export function maskAddress(address: Address): string {
 	return "email" in address ? maskEmail(address.email) : maskPhone(address.phone);
+}
+
+/**
+ * The address the link is for, masked: the one its channel reaches (the phone for SMS and
+ * WhatsApp, else the email), or the contact's other one. Never the externalId.
+ */
+export function maskedAddressOf(target: LinkTarget): string | null {
+	const holder = target.contact ?? target.leadSubject;
+	if (!holder) return null;
+	const email = "email" in holder && holder.email ? { email: holder.email } : null;
+	const phone = "phone" in holder && holder.phone ? { phone: holder.phone } : null;
+	const channel = target.channel ?? target.topic?.channel ?? null;
+	const address = channel === "sms" || channel === "whatsapp" ? (phone ?? email) : (email ?? phone);
+	return address ? maskAddress(address) : null;
 }
 
 function maskEmail(email: string): string {

@@ -8,6 +8,7 @@ import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { IncomingEvent, TopicDefinition } from "../../consent/types";
 import type { EventContext } from "../../contacts/contact-actor";
+import { type LinkFailure, type LinkTarget, linkTopics, linkWriteTarget } from "../../contacts/link-target";
 import { linkBaseFor, recordEvents, requestContext } from "../../contacts/record-events";
 import { getConfig } from "../../env";
 import { toApiError } from "../../http/errors";
@@ -17,7 +18,7 @@ import { contentSecurityPolicy } from "./csp";
 import { type ErrorMessageKey, renderErrorPage } from "./error-page";
 import { localeOf, pickLocale, translator } from "./i18n";
 import { type PageShell, withLanguage } from "./layout";
-import { type LinkFailure, type LinkTarget, linkTopics, linkWriteTarget, maskedAddressOf } from "./link-target";
+import { maskedAddressOf } from "./mask";
 
 export type PageContext = Context<AppEnv>;
 
@@ -91,8 +92,16 @@ export function errorPage(
 	return page(c, shell, renderErrorPage(shell, message), status);
 }
 
+/** What the error page says for each way a link can fail (src/contacts/link-target.ts). */
+const FAILURE_MESSAGES: Record<LinkFailure["status"], ErrorMessageKey> = {
+	400: "error.invalid",
+	404: "error.notFound",
+	410: "error.expired",
+	500: "error.generic",
+};
+
 export const failurePage = (c: PageContext, failure: LinkFailure) =>
-	errorPage(c, failure.status, failure.message, failure.businessUnit);
+	errorPage(c, failure.status, FAILURE_MESSAGES[failure.status], failure.businessUnit);
 
 /** Form fields, repeated names kept. Form-encoded or multipart; anything else is read as form-encoded text. */
 export type Form = Map<string, string[]>;

@@ -4,9 +4,9 @@
  */
 import { effectiveTopicStatus } from "../../consent/decision";
 import { emptyConsentState, type IncomingEvent, type TopicDefinition } from "../../consent/types";
+import { type LinkTarget, resolveLink } from "../../contacts/link-target";
 import { loadTopics } from "../../db/topics";
 import { getConfig } from "../../env";
-import { type LinkTarget, resolveLink } from "../common/link-target";
 import { failurePage, linkShell, type PageContext, page, pageRouter, record } from "../common/page";
 import { renderConfirmedPage, renderConfirmPage } from "./view";
 

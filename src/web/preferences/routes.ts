@@ -13,9 +13,9 @@ import {
 	type IncomingEvent,
 	type TopicDefinition,
 } from "../../consent/types";
+import { type LinkTarget, resolveLink } from "../../contacts/link-target";
 import type { Contact } from "../../db/contacts";
 import { loadTopics } from "../../db/topics";
-import { type LinkTarget, resolveLink } from "../common/link-target";
 import { errorPage, failurePage, first, linkShell, page, pageRouter, readForm, record } from "../common/page";
 import { renderPreferencesPage } from "./view";
 

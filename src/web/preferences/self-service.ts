@@ -15,12 +15,13 @@
  */
 import { toContactJson } from "../../api/contact-json";
 import { eraseContact } from "../../contacts/erase";
+import { type LinkFailure, resolveLink } from "../../contacts/link-target";
 import type { Contact } from "../../db/contacts";
 import { type LedgerRow, loadHistory } from "../../db/ledger";
 import type { Bindings } from "../../env";
 import { toApiError } from "../../http/errors";
 import type { PageShell } from "../common/layout";
-import { type LinkFailure, maskedAddressOf, resolveLink } from "../common/link-target";
+import { maskedAddressOf } from "../common/mask";
 import {
 	errorPage,
 	failurePage,

@@ -4,7 +4,7 @@
  */
 import { emptyConsentState, UNSUBSCRIBE_REASONS } from "../../consent/types";
 import { channelsOptedOutBy, isUnsubscribed, undoEvents, unsubscribeEvents } from "../../consent/unsubscribe";
-import { type LinkTarget, resolveLink, unsubscribeScopeOf } from "../common/link-target";
+import { type LinkTarget, resolveLink, unsubscribeScopeOf } from "../../contacts/link-target";
 import {
 	errorPage,
 	failurePage,

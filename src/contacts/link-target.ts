@@ -1,13 +1,16 @@
-import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../../consent/normalize";
-import { topicAvailableIn } from "../../consent/topics";
-import { CHANNELS, type Channel, type TopicDefinition } from "../../consent/types";
-import type { UnsubscribeScope } from "../../consent/unsubscribe";
-import { type Contact, findContact, findOrCreateLead } from "../../db/contacts";
-import { findTopic } from "../../db/topics";
-import { type Bindings, getConfig } from "../../env";
-import type { LinkClaims, LinkPurpose } from "../../links/token";
-import type { ErrorMessageKey } from "./error-page";
-import { maskAddress } from "./mask";
+/**
+ * What a signed link points to: its token verified for the purpose, its contact and topic looked
+ * up, and where its events are written. The link pages (src/web/) show a failure as their error
+ * page; the mail handler (src/mail/) drops the mail and logs why.
+ */
+import { normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
+import { topicAvailableIn } from "../consent/topics";
+import { CHANNELS, type Channel, type TopicDefinition } from "../consent/types";
+import type { UnsubscribeScope } from "../consent/unsubscribe";
+import { type Contact, findContact, findOrCreateLead } from "../db/contacts";
+import { findTopic } from "../db/topics";
+import { type Bindings, getConfig } from "../env";
+import type { LinkClaims, LinkPurpose } from "../links/token";
 
 export type LeadSubject = { email: string; businessUnit: string } | { phone: string; businessUnit: string };
 
@@ -24,9 +27,12 @@ export interface LinkTarget {
 	channel: Channel | null;
 }
 
+/**
+ * Why a link does not resolve, as an HTTP status: 400 a bad, tampered or misused token, 410 an
+ * expired one, 404 nothing (any more) behind it, 500 the service cannot verify links.
+ */
 export interface LinkFailure {
 	status: 400 | 404 | 410 | 500;
-	message: ErrorMessageKey;
 	/** For the page's language when the subject names one. */
 	businessUnit: string | null;
 	/** A contact id or externalId whose contact does not exist (any more): the 404's cause. */
@@ -35,8 +41,8 @@ export interface LinkFailure {
 
 export type Resolution = { ok: true; target: LinkTarget } | { ok: false; failure: LinkFailure };
 
-const fail = (status: LinkFailure["status"], message: ErrorMessageKey, businessUnit: string | null = null) =>
-	({ ok: false, failure: { status, message, businessUnit } }) as const;
+const fail = (status: LinkFailure["status"], businessUnit: string | null = null) =>
+	({ ok: false, failure: { status, businessUnit } }) as const;
 
 /**
  * Verifies a link token for `purpose` and looks up its contact and topic, in parallel and with
@@ -49,15 +55,15 @@ export async function resolveLink(env: Bindings, token: string, purpose: LinkPur
 		signer = await getConfig(env).linkSigner;
 	} catch (error) {
 		console.error("link pages: LINK_SIGNING_KEYS is missing or invalid", String(error));
-		return fail(500, "error.generic");
+		return fail(500);
 	}
 	const verified = await signer.verify(token);
-	if (!verified.ok) return verified.reason === "expired" ? fail(410, "error.expired") : fail(400, "error.invalid");
+	if (!verified.ok) return verified.reason === "expired" ? fail(410) : fail(400);
 	const { claims } = verified;
 	// A confirmation link must not unsubscribe, nor an unsubscribe link confirm.
-	if (claims.purpose !== purpose) return fail(400, "error.invalid");
+	if (claims.purpose !== purpose) return fail(400);
 	if (claims.channel !== undefined && !(CHANNELS as readonly string[]).includes(claims.channel)) {
-		return fail(400, "error.invalid");
+		return fail(400);
 	}
 
 	const subject = claims.subject;
@@ -65,18 +71,18 @@ export async function resolveLink(env: Bindings, token: string, purpose: LinkPur
 	let leadSubject: LeadSubject | null = null;
 	if ("contactId" in subject || "externalId" in subject) {
 		const value = "contactId" in subject ? subject.contactId : subject.externalId;
-		if (typeof value !== "string" || value === "") return fail(400, "error.invalid");
+		if (typeof value !== "string" || value === "") return fail(400);
 		lookup = subject;
 	} else {
 		const businessUnit = normalizeBusinessUnit(subject.businessUnit);
-		if (!businessUnit) return fail(400, "error.invalid");
+		if (!businessUnit) return fail(400);
 		if ("email" in subject) {
 			const email = normalizeEmail(subject.email);
-			if (!email) return fail(400, "error.invalid", businessUnit);
+			if (!email) return fail(400, businessUnit);
 			leadSubject = { email, businessUnit };
 		} else {
 			const phone = normalizePhone(subject.phone);
-			if (!phone) return fail(400, "error.invalid", businessUnit);
+			if (!phone) return fail(400, businessUnit);
 			leadSubject = { phone, businessUnit };
 		}
 		lookup = leadSubject;
@@ -87,13 +93,13 @@ export async function resolveLink(env: Bindings, token: string, purpose: LinkPur
 		claims.topic ? findTopic(env, claims.topic) : Promise.resolve(null),
 	]);
 	if (!contact && !leadSubject) {
-		return { ok: false, failure: { status: 404, message: "error.notFound", businessUnit: null, contactMissing: true } };
+		return { ok: false, failure: { status: 404, businessUnit: null, contactMissing: true } };
 	}
 	const businessUnit = contact?.businessUnit ?? (leadSubject as LeadSubject).businessUnit;
 	if (claims.topic) {
 		// A topic deleted since the link was made (or of another business unit): nothing to act on.
-		if (!topic || !topicAvailableIn(topic, businessUnit)) return fail(404, "error.notFound", businessUnit);
-		if (claims.channel && topic.channel !== claims.channel) return fail(400, "error.invalid", businessUnit);
+		if (!topic || !topicAvailableIn(topic, businessUnit)) return fail(404, businessUnit);
+		if (claims.channel && topic.channel !== claims.channel) return fail(400, businessUnit);
 	}
 	return {
 		ok: true,
@@ -106,20 +112,6 @@ export async function resolveLink(env: Bindings, token: string, purpose: LinkPur
 			channel: claims.channel ?? null,
 		},
 	};
-}
-
-/**
- * The address the link is for, masked: the one its channel reaches (the phone for SMS and
- * WhatsApp, else the email), or the contact's other one. Never the externalId.
- */
-export function maskedAddressOf(target: LinkTarget): string | null {
-	const holder = target.contact ?? target.leadSubject;
-	if (!holder) return null;
-	const email = "email" in holder && holder.email ? { email: holder.email } : null;
-	const phone = "phone" in holder && holder.phone ? { phone: holder.phone } : null;
-	const channel = target.channel ?? target.topic?.channel ?? null;
-	const address = channel === "sms" || channel === "whatsapp" ? (phone ?? email) : (email ?? phone);
-	return address ? maskAddress(address) : null;
 }
 
 /**
