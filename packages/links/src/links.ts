@@ -99,9 +99,8 @@ function mailtoAround(mailto: string): [before: string, after: string] {
 	const hashAt = mailto.indexOf("#");
 	const uri = hashAt === -1 ? mailto : mailto.slice(0, hashAt);
 	const fragment = hashAt === -1 ? "" : mailto.slice(hashAt);
-	const queryStart = uri.indexOf("?");
-	if (queryStart === -1) return [`${uri}?subject=`, fragment];
-	let start = queryStart + 1;
+	// normalizeMailto gave it a query with a subject: the loop finds it.
+	let start = uri.indexOf("?") + 1;
 	for (const pair of uri.slice(start).split("&")) {
 		const end = start + pair.length;
 		const equals = pair.indexOf("=");
@@ -112,7 +111,7 @@ function mailtoAround(mailto: string): [before: string, after: string] {
 		}
 		start = end + 1;
 	}
-	return [`${uri}${uri.endsWith("?") ? "" : "&"}subject=`, fragment];
+	throw new Error(`mailto "${mailto}" has no subject: normalize it with normalizeMailto first`);
 }
 
 /**
