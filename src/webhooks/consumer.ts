@@ -206,7 +206,7 @@ export async function applyWebhookBatch(
 	}
 
 	const all = [...writes.values()];
-	await createLeads(
+	await createLeadsWithEvents(
 		env,
 		all.filter((write) => newLeads.has(write.contact.id)),
 		topics,
@@ -231,7 +231,7 @@ export async function applyWebhookBatch(
  * invocation made it first) is not written at all; its messages are deferred, and the next
  * invocation applies them to that contact through its actor.
  */
-async function createLeads(
+async function createLeadsWithEvents(
 	env: Bindings,
 	writes: readonly ContactWrite[],
 	topics: Map<string, TopicDefinition>,
