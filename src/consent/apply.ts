@@ -1,11 +1,12 @@
 /**
  * A batch of events applied to one contact's state, as pure data: the new state and the ledger row
- * of every event. The contact's actor (an existing contact) and the importer (a contact it creates)
- * both shape their writes with it, so a contact reads the same in the ledger however it was written.
+ * of every event. The contact's actor (an existing contact), the importer and the webhook consumer
+ * (contacts they create) all shape their writes with it, so a contact reads the same in the ledger
+ * however it was written.
  */
 import { ledgerTexts } from "./ledger";
 import { applyArrived, effectOf, isLate, isPreferenceEvent, type TopicLookup } from "./reducer";
-import type { ConsentEvent, ConsentState, FieldChange } from "./types";
+import { type ConsentEvent, type ConsentState, emptyConsentState, type FieldChange } from "./types";
 
 /** Where an event came from; its ledger row carries it. */
 export interface EventOrigin {
@@ -102,4 +103,17 @@ export function applyBatch(
 		});
 	}
 	return { needsHistory: false, state: current, rows, applied, duplicates };
+}
+
+/**
+ * The first events of a contact that does not exist yet, applied to the empty state: it has no
+ * history and no idempotency keys applied before.
+ */
+export function applyToNewContact(
+	events: readonly EventToApply[],
+	options: { topicOf: TopicLookup; origin: EventOrigin },
+): Extract<BatchOutcome, { needsHistory: false }> {
+	const outcome = applyBatch(emptyConsentState(), events, { ...options, seen: new Set(), history: [] });
+	if (outcome.needsHistory) throw new Error("reducer: a new contact has no history to wait for");
+	return outcome;
 }

@@ -6,7 +6,7 @@
  * created are checked against the suppressions with one more; then each line is planned: which
  * contact (planIdentity) and which events change it (importLineEvents; equal and older values
  * change nothing). New contacts are created set-based: their state reduced from the line's events
- * (applyBatch, the reducer every path uses), rows, ledger rows and idempotency keys in one D1 batch
+ * (applyToNewContact, the reducer every path uses), rows, ledger rows and idempotency keys in one D1 batch
  * for the whole chunk (src/db/contact-creates.ts says why writing around the actors is safe for
  * them). Existing contacts that change go through their actors (profile through the upsert
  * functions, events through `recordEvents`, source `import`), six at a time. A line that changes
@@ -25,7 +25,7 @@
  * same counts.
  */
 
-import { applyBatch } from "../consent/apply";
+import { applyToNewContact } from "../consent/apply";
 import { ConsentError, type ConsentErrorCode } from "../consent/errors";
 import { planIdentity } from "../consent/identity";
 import { importLineEvents } from "../consent/import-lines";
@@ -579,13 +579,7 @@ class Importer {
 				if (events.some((event) => event.event === "Subscribe")) {
 					await attachConfirmationLinks(this.env, id, events, this.topics, this.options.linkBase());
 				}
-				const outcome = applyBatch(emptyConsentState(), events, {
-					topicOf,
-					seen: new Set(),
-					history: [],
-					origin: this.options.context,
-				});
-				if (outcome.needsHistory) throw new Error("reducer: a new contact has no history to wait for");
+				const outcome = applyToNewContact(events, { topicOf, origin: this.options.context });
 				planned.push({
 					work,
 					contact: {

@@ -8,7 +8,7 @@
  * src/consent/provider-events.ts; the provider's event id (as a keyed hash) is the idempotency key.
  */
 
-import { applyBatch } from "../consent/apply";
+import { applyToNewContact } from "../consent/apply";
 import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalizePhone } from "../consent/normalize";
 import { mapWebhookEvent } from "../consent/provider-events";
 import { emptyConsentState, type TopicDefinition } from "../consent/types";
@@ -242,13 +242,7 @@ async function createLeadsWithEvents(
 	const planned = new Map<string, { write: ContactWrite; lead: NewContact }>();
 	for (const write of writes) {
 		const { contact } = write;
-		const outcome = applyBatch(emptyConsentState(), write.events, {
-			topicOf,
-			seen: new Set(),
-			history: [],
-			origin: write.context,
-		});
-		if (outcome.needsHistory) throw new Error("reducer: a new lead has no history to wait for");
+		const outcome = applyToNewContact(write.events, { topicOf, origin: write.context });
 		const lead = { ...contact, state: outcome.state, rows: outcome.rows };
 		planned.set(contact.id, { write, lead });
 	}
