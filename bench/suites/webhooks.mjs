@@ -91,16 +91,23 @@ async function waitForContacts(target, afterId, contacts, timeoutMs = 300_000) {
 }
 
 export async function measure(ctx) {
-	// Under wrangler dev the dev proxy restarts the worker mid-run under this load, and the local
-	// queue then stops delivering for minutes: the measurement would time out, not measure.
-	if (ctx.runtime === "wrangler-dev") {
-		ctx.log("  skipped under wrangler dev (its proxy restarts the worker under queue load; see bench/README.md)");
-		return { skipped: true, rounds: 0, results: [] };
+	try {
+		return await measureRounds(ctx);
+	} catch (error) {
+		// Under wrangler dev its dev proxy restarted the worker under this queue load in earlier runs
+		// (with 1,000 actors a batch and a poll every 25 ms), and the local queue then stopped delivering
+		// for minutes: should that happen again, the suite says so instead of failing the whole run.
+		if (ctx.runtime !== "wrangler-dev") throw error;
+		const reason = error instanceof Error ? error.message : String(error);
+		ctx.log(`  not measured under wrangler dev: ${reason}`);
+		return { skipped: true, reason, rounds: 0, results: [] };
 	}
+}
+
+async function measureRounds(ctx) {
 	const rounds = ctx.options.quick ? 2 : 4;
 	const target = await ctx.startWorker("webhooks");
 	try {
-		// Each round needs fresh stored contacts for the service and for the raw baseline.
 		// Each round: stored contacts for the service, the raw batch and the actor baseline.
 		const seeded = await ensureContacts(target, SIDES * STORED * (rounds + 1));
 		const results = [];
@@ -210,7 +217,7 @@ function aimsFor(summary) {
 
 export function render(runs) {
 	const measured = runs.filter((run) => !run.data.skipped);
-	const skipped = runs.filter((run) => run.data.skipped).map((run) => run.label);
+	const skipped = runs.filter((run) => run.data.skipped);
 	const summaries = measured.map((run) => {
 		const enqueue = median(run.data.results.map((r) => r.enqueueMs));
 		const applied = median(run.data.results.map((r) => r.appliedMs));
@@ -229,7 +236,10 @@ export function render(runs) {
 	});
 	const aims = summaries.map(aimsFor);
 	const multi = runs.length > 1;
-	const skipNote = ` Not measured under ${skipped.join(", ")}: its dev proxy restarts the worker under this queue load, after which the local queue stops delivering for minutes.`;
+	const skipNote = runs
+		.filter((run) => run.data.skipped)
+		.map((run) => ` Not measured under ${run.label}: ${run.data.reason}.`)
+		.join("");
 	return {
 		title,
 		aimsMissed: summaries.flatMap((s, i) =>
