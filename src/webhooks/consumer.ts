@@ -34,9 +34,10 @@ export interface WebhookEventMessage {
 export class UnprocessableMessage extends Error {}
 
 /**
- * Actor calls per queue invocation, below the 1,000 queries + Durable Object calls one invocation
- * may make, with room for the batch's own lookups. Reached only when addresses of the batch belong
- * to hundreds of business units each; the messages past it are retried in the next invocation.
+ * Actor calls per queue invocation (one per existing contact; new leads take none), below the
+ * 1,000 queries + Durable Object calls one invocation may make, with room for the batch's own
+ * lookups. Reached only when addresses of the batch belong to hundreds of business units each; the
+ * messages past it are retried in the next invocation.
  */
 export const MAX_ACTOR_CALLS = 900;
 
@@ -180,13 +181,14 @@ export async function applyWebhookBatch(
 
 	const policy = getConfig(env).espUnsubscribePolicy;
 	const writes = new Map<string, ContactWrite>();
+	// New leads are written together, without an actor: only existing contacts count here.
+	let actorCalls = 0;
 	let deferring = false;
 	for (const { message } of addressed) {
-		const contacts = contactsOf.get(message.id);
-		if (!contacts) continue;
-		const newContacts = contacts.filter((contact) => !writes.has(contact.id)).length;
+		const contacts = contactsOf.get(message.id) ?? [];
+		const newCalls = contacts.filter((contact) => !newLeads.has(contact.id) && !writes.has(contact.id)).length;
 		// Past the budget every later message waits too, so that one address's events keep their order.
-		deferring ||= writes.size + newContacts > MAX_ACTOR_CALLS;
+		deferring ||= actorCalls + newCalls > MAX_ACTOR_CALLS;
 		if (deferring) {
 			outcomes.set(message.id, { status: "deferred" });
 			continue;
@@ -194,10 +196,14 @@ export async function applyWebhookBatch(
 		try {
 			const planned = await eventsPerContact(env, message.body, contacts, topics, policy);
 			for (const { contact, events, origin } of planned) {
-				const write = writes.get(contact.id) ?? { contact, context: origin, events: [], messageIds: new Set<string>() };
+				let write = writes.get(contact.id);
+				if (!write) {
+					write = { contact, context: origin, events: [], messageIds: new Set<string>() };
+					writes.set(contact.id, write);
+					if (!newLeads.has(contact.id)) actorCalls++;
+				}
 				write.events.push(...events);
 				write.messageIds.add(message.id);
-				writes.set(contact.id, write);
 			}
 			outcomes.set(message.id, { status: "applied" });
 		} catch (error) {

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { Bindings } from "../../../src/env";
 import worker from "../../../src/index";
 import type { QueueMessage } from "../../../src/queues";
-import type { WebhookEventMessage } from "../../../src/webhooks/consumer";
+import { MAX_ACTOR_CALLS, type WebhookEventMessage } from "../../../src/webhooks/consumer";
 import { countingEnv, INVOCATION_BUDGET } from "../../budget";
 import { api, unique } from "../../helpers";
 import { providerEvent, queuedEvent } from "./webhook-helpers";
@@ -106,6 +106,41 @@ describe("a queue batch of provider events", () => {
 		expect(counts.durableObjectCalls).toBe(0);
 		expect([...(await rowsByAddress(domain)).values()].flat()).toHaveLength(100);
 		expect(counts.total).toBeLessThanOrEqual(INVOCATION_BUDGET);
+	});
+
+	it("stops at MAX_ACTOR_CALLS existing contacts and defers the rest; new leads take no actor call", async () => {
+		const domain = `${unique("cap")}.example`;
+		// Ten addresses with a contact in each of 100 business units: 100 actor calls per message.
+		const addresses = Array.from({ length: 10 }, (_, i) => `wide${i}@${domain}`);
+		const units = Array.from({ length: 100 }, (_, i) => `${domain.replace(/\W/g, "")}-${i}`);
+		await env.DB.prepare(
+			`INSERT INTO contacts (id, business_unit, email, consent)
+			 SELECT lower(hex(randomblob(16))), u.value, a.value, '{"blocked":false,"channels":{},"topics":{}}'
+			 FROM json_each(?1) a, json_each(?2) u`,
+		)
+			.bind(JSON.stringify(addresses), JSON.stringify(units))
+			.run();
+		const bodies = [
+			...addresses.map((email) => asMessage(event(email, { kind: "hard_bounce" }))),
+			// After the cap, so it waits too: one address's events keep their order.
+			...Array.from({ length: 5 }, (_, i) => asMessage(event(`fresh${i}@${domain}`, { kind: "complaint" }))),
+		];
+		// New leads before the cap are written, and cost no actor call.
+		bodies.unshift(asMessage(event(`early@${domain}`, { kind: "complaint" })));
+		const { env: counted, counts } = countingEnv(env as unknown as Bindings);
+		const result = await deliver(bodies, counted as Bindings);
+
+		expect(MAX_ACTOR_CALLS).toBe(900);
+		// The early lead and nine addresses fit (9 × 100 = 900 calls); the tenth and the rest wait.
+		expect(result.explicitAcks).toHaveLength(10);
+		// Retried without a delay (none given): m0 is the early lead, m1…m10 the addresses.
+		expect(result.retryMessages).toEqual(["m10", "m11", "m12", "m13", "m14", "m15"].map((msgId) => ({ msgId })));
+		expect(counts.durableObjectCalls).toBe(900);
+		expect(counts.total).toBeLessThanOrEqual(INVOCATION_BUDGET);
+		const rows = await rowsByAddress(domain);
+		expect(rows.get(`early@${domain}`)?.map((row) => row.event)).toEqual(["Complaint"]);
+		expect(rows.get(addresses[9] as string)).toBeUndefined();
+		expect(rows.get(`fresh0@${domain}`)).toBeUndefined();
 	});
 
 	it("defers an address whose lead another invocation made meanwhile, then applies it through its actor", async () => {
