@@ -1,6 +1,7 @@
 import type { Locator } from "playwright-core";
-import { expect, inject, it } from "vitest";
+import { expect, it } from "vitest";
 import {
+	adminToken,
 	api,
 	baseUrl,
 	capture,
@@ -17,9 +18,6 @@ import {
 	unique,
 	useBrowser,
 } from "./support";
-
-const setup = inject("e2e");
-const adminToken = "adminToken" in setup ? setup.adminToken : "";
 
 /** The texts of a table row's cells. */
 const cells = async (row: Locator) => (await row.getByRole("cell").allTextContents()).map((cell) => cell.trim());
@@ -75,7 +73,7 @@ describeE2e("admin dashboard /admin in Chromium", () => {
 		await expectNoAxeViolations(page, "admin sign-in refused");
 
 		await page.getByLabel("Admin token").click();
-		await page.keyboard.type(adminToken);
+		await page.keyboard.type(adminToken());
 		const signedIn = await navigation(page, () => page.getByRole("button", { name: "Sign in" }).click());
 		await expectPage(page, signedIn);
 		expect(new URL(page.url()).search).toBe(`?businessUnit=${businessUnit}`);
@@ -84,7 +82,7 @@ describeE2e("admin dashboard /admin in Chromium", () => {
 		const cookies = await context.cookies();
 		expect(cookies).toHaveLength(1);
 		expect(cookies[0]).toMatchObject({ path: "/admin", httpOnly: true, secure: true, sameSite: "Strict" });
-		expect(cookies[0]?.value).not.toContain(adminToken);
+		expect(cookies[0]?.value).not.toContain(adminToken());
 
 		// The chart: an image with a name, 3 bars for the 3 days with opt-outs.
 		const chart = page.getByRole("img", { name: /Opt-outs per day/ });

@@ -1,6 +1,7 @@
 import type { Page } from "playwright-core";
-import { expect, inject, it } from "vitest";
+import { expect, it } from "vitest";
 import {
+	adminToken,
 	api,
 	baseUrl,
 	capture,
@@ -13,9 +14,6 @@ import {
 	unique,
 	useBrowser,
 } from "./support";
-
-const setup = inject("e2e");
-const adminToken = "adminToken" in setup ? setup.adminToken : "";
 
 /** The job's row on /admin/jobs: its status cell, its progress bar and the bar's label. */
 function jobRow(page: Page, id: string) {
@@ -40,13 +38,13 @@ describeE2e("import jobs on /admin/jobs in Chromium", () => {
 	it("starts an import as a job through the API, shows its progress bar, and then done", async () => {
 		const { context, page, watcher } = await openPage(browser());
 		// The dashboard takes the admin token as a bearer too; every reload carries it.
-		await context.setExtraHTTPHeaders({ authorization: `Bearer ${adminToken}` });
+		await context.setExtraHTTPHeaders({ authorization: `Bearer ${adminToken()}` });
 
 		const businessUnit = unique("e2e-job");
 		const lines = Array.from({ length: LINES }, (_, i) => `j${i}@${businessUnit}.example,${i % 2 === 0}`);
 		const response = await fetch(`${baseUrl()}/v1/imports/contacts?businessUnit=${businessUnit}&async=true`, {
 			method: "POST",
-			headers: { authorization: `Bearer ${adminToken}`, "content-type": "text/csv" },
+			headers: { authorization: `Bearer ${adminToken()}`, "content-type": "text/csv" },
 			body: `email,optedOut\n${lines.join("\n")}\n`,
 		});
 		expect(response.status).toBe(202);

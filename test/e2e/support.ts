@@ -26,6 +26,8 @@ export const baseUrl = () => server().baseUrl;
 /** The second service of global-setup.ts: TURNSTILE_SECRET_KEY set, siteverify out of reach. */
 export const turnstileBaseUrl = () => server().turnstileBaseUrl;
 export const adminToken = () => server().adminToken;
+/** The LINK_SIGNING_KEYS the service runs with, to sign links as a sender would. */
+export const linkSigningKeys = () => server().linkSigningKeys;
 
 // ---------------------------------------------------------------------------------------------
 // Browser
