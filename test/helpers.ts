@@ -1,4 +1,6 @@
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { readCsv } from "../src/imports/csv-reader";
 
 export const ADMIN = "test-admin-token";
 export const BASE = "https://consent.example.test";
@@ -84,9 +86,21 @@ export interface StoredLedgerRow {
 }
 
 /** A contact's stored ledger rows, oldest first. */
-export async function storedLedgerOf(contactId: string): Promise<StoredLedgerRow[]> {
+export async function ledgerOf(contactId: string): Promise<StoredLedgerRow[]> {
 	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? ORDER BY id")
 		.bind(contactId)
 		.all<StoredLedgerRow>();
 	return results;
+}
+
+/** The CSV body as objects by header name (the import's CSV reader, tested in test/data). */
+export async function csvRowsOf(response: Response): Promise<Array<Record<string, string>>> {
+	expect(response.status, await response.clone().text()).toBe(200);
+	const records = [];
+	for await (const record of readCsv(response.body as ReadableStream<Uint8Array>)) records.push(record);
+	const [header, ...rows] = records.map((record) => {
+		if (!("fields" in record)) throw new Error(`bad CSV line ${record.line}: ${record.error}`);
+		return record.fields;
+	});
+	return rows.map((fields) => Object.fromEntries((header ?? []).map((name, index) => [name, fields[index] ?? ""])));
 }

@@ -23,9 +23,9 @@ import {
 	BASE,
 	eventually,
 	json,
+	ledgerOf,
 	putTopic,
 	type StoredLedgerRow,
-	storedLedgerOf,
 	unique,
 	uniqueEmail,
 	uniquePhone,
@@ -208,7 +208,6 @@ async function scanEverything(needles: Record<string, string>, since: number): P
 // Ledger and outbound helpers
 
 type LedgerRow = StoredLedgerRow;
-const ledgerOf = storedLedgerOf;
 
 const countBySource = (rows: LedgerRow[], source: string) => rows.filter((row) => row.source === source).length;
 

@@ -3,14 +3,7 @@ import { describe, expect, it } from "vitest";
 import { suppressionHash } from "../../../src/db/suppressions";
 import type { Bindings } from "../../../src/env";
 import type { WebhookEventMessage } from "../../../src/webhooks/consumer";
-import { api, eventually, json, postEvents, unique, uniqueEmail, uniquePhone } from "../../helpers";
-
-async function ledgerOf(contactId: string) {
-	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? ORDER BY id")
-		.bind(contactId)
-		.all<Record<string, unknown>>();
-	return results;
-}
+import { api, eventually, json, ledgerOf, postEvents, unique, uniqueEmail, uniquePhone } from "../../helpers";
 
 const check = async (query: string) => json(await api("GET", `/v1/consent?${query}`));
 

@@ -3,12 +3,11 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app";
 import { LinkSigner } from "../../../src/links/token";
 import { MAX_MAIL_BYTES } from "../../../src/mail/unsubscribe-mail";
-import { ADMIN, BASE, json, putTopic, type StoredLedgerRow, storedLedgerOf, unique, uniqueEmail } from "../../helpers";
+import { ADMIN, BASE, json, ledgerOf, putTopic, type StoredLedgerRow, unique, uniqueEmail } from "../../helpers";
 import { confirmToken, consentOf, contactIdByEmail, manageToken, seedLead, visit } from "../pages/page-helpers";
 import { alternative, deliver, encodedWordSubject, type MessageCalls, rawMail } from "./mail-helpers";
 
 type Row = StoredLedgerRow;
-const ledgerOf = storedLedgerOf;
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 

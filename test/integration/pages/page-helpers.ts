@@ -30,27 +30,6 @@ export function submit(path: string, fields: Array<[string, string]>, headers: R
 	return visit("POST", path, { body: new URLSearchParams(fields), headers });
 }
 
-export interface LedgerRow {
-	event: string;
-	channel: string | null;
-	topic: string | null;
-	changed: number;
-	source: string;
-	reason: string | null;
-	feedback: string | null;
-	ip: string | null;
-	user_agent: string | null;
-	campaign: string | null;
-	properties: string;
-}
-
-export async function ledgerOf(contactId: string): Promise<LedgerRow[]> {
-	const { results } = await env.DB.prepare("SELECT * FROM ledger WHERE contact_id = ? ORDER BY id")
-		.bind(contactId)
-		.all<LedgerRow>();
-	return results;
-}
-
 export async function consentOf(contactId: string): Promise<any> {
 	const row = await env.DB.prepare("SELECT consent FROM contacts WHERE id = ?")
 		.bind(contactId)
@@ -89,3 +68,5 @@ export function isChecked(html: string, name: string, value: string): boolean {
 }
 
 export const countH1 = (html: string) => html.match(/<h1[\s>]/g)?.length ?? 0;
+
+export { ledgerOf, type StoredLedgerRow as LedgerRow } from "../../helpers";
