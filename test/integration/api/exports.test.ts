@@ -9,22 +9,9 @@ import {
 	type PagedCsv,
 	type StreamStats,
 } from "../../../src/exports/exports";
-import { readCsv } from "../../../src/imports/csv-reader";
-import { api, json, postEvents, putTopic, unique, uniqueEmail, uniquePhone } from "../../helpers";
+import { api, csvRowsOf, json, postEvents, putTopic, unique, uniqueEmail, uniquePhone } from "../../helpers";
 
 const bindings = env as unknown as Bindings;
-
-/** The CSV body as objects by header name (the import's CSV reader, tested in test/data). */
-async function rowsOf(response: Response): Promise<Array<Record<string, string>>> {
-	expect(response.status, await response.clone().text()).toBe(200);
-	const records = [];
-	for await (const record of readCsv(response.body as ReadableStream<Uint8Array>)) records.push(record);
-	const [header, ...rows] = records.map((record) => {
-		if (!("fields" in record)) throw new Error(`bad CSV line ${record.line}: ${record.error}`);
-		return record.fields;
-	});
-	return rows.map((fields) => Object.fromEntries((header ?? []).map((name, index) => [name, fields[index] ?? ""])));
-}
 
 const exportContacts = (query: string, key?: string) => api("GET", `/v1/exports/contacts.csv?${query}`, { key });
 const exportEvents = (query: string, key?: string) => api("GET", `/v1/exports/events.csv?${query}`, { key });
@@ -103,7 +90,7 @@ describe("GET /v1/exports/contacts.csv", () => {
 		expect(text).toContain(`"'=HYPERLINK(""http://evil.example"",""x, y"")-`);
 		expect(text).toContain(`,${phone},`);
 
-		const rows = await rowsOf(response);
+		const rows = await csvRowsOf(response);
 		expect(rows).toHaveLength(2);
 		const annRow = rows.find((row) => row.email === ann);
 		expect(annRow).toMatchObject({
@@ -164,7 +151,7 @@ describe("GET /v1/exports/contacts.csv", () => {
 		]);
 
 		const emails = async (query: string) =>
-			(await rowsOf(await exportContacts(`businessUnit=${businessUnit}&${query}`))).map((row) => row.email).sort();
+			(await csvRowsOf(await exportContacts(`businessUnit=${businessUnit}&${query}`))).map((row) => row.email).sort();
 		expect(await emails(`status=subscribed&topic=${topic}`)).toEqual([who.subscribed, who.optedOutSms].sort());
 		// The email opt-out makes that topic unsubscribed in effect.
 		expect(await emails(`status=unsubscribed&topic=${topic}`)).toEqual([who.optedOutEmail, who.unsubscribed].sort());
@@ -178,7 +165,7 @@ describe("GET /v1/exports/contacts.csv", () => {
 		expect(await emails("status=bounced")).toEqual([who.bounced]);
 
 		// updatedAt range: from inclusive, to exclusive; a date alone is midnight UTC.
-		const all = await rowsOf(await exportContacts(`businessUnit=${businessUnit}`));
+		const all = await csvRowsOf(await exportContacts(`businessUnit=${businessUnit}`));
 		const byEmail = new Map(all.map((row) => [row.email, row]));
 		const updatedAt = byEmail.get(who.blocked)?.updatedAt as string;
 		const justAfter = new Date(Date.parse(updatedAt) + 1).toISOString();
@@ -220,8 +207,8 @@ describe("GET /v1/exports/contacts.csv", () => {
 		expect((await exportContacts("", limited)).status).toBe(403);
 		expect((await exportContacts("businessUnit=other", limited)).status).toBe(403);
 		expect((await exportEvents("", limited)).status).toBe(403);
-		expect(await rowsOf(await exportContacts(`businessUnit=${businessUnit}`, limited))).toHaveLength(1);
-		expect(await rowsOf(await exportEvents(`businessUnit=${businessUnit}`, limited))).toHaveLength(1);
+		expect(await csvRowsOf(await exportContacts(`businessUnit=${businessUnit}`, limited))).toHaveLength(1);
+		expect(await csvRowsOf(await exportEvents(`businessUnit=${businessUnit}`, limited))).toHaveLength(1);
 		const wrongScope = await createKey(["contacts:read", "consent:read"]);
 		expect((await exportContacts(`businessUnit=${businessUnit}`, wrongScope)).status).toBe(403);
 		expect((await exportContacts("", null as unknown as string)).status).toBe(401);
@@ -257,7 +244,7 @@ describe("GET /v1/exports/events.csv", () => {
 		expect(text.split("\r\n")[0]).toBe(
 			"id,occurredAt,receivedAt,contactId,externalId,email,phone,businessUnit,event,channel,topic,changed,source,reason,feedback,campaign,ip,userAgent,changes,properties",
 		);
-		const rows = await rowsOf(response);
+		const rows = await csvRowsOf(response);
 		expect(rows.map((row) => [row.email, row.event])).toEqual([
 			[ann, "Opt Out"],
 			[ann, `'${custom}`],
@@ -282,7 +269,7 @@ describe("GET /v1/exports/events.csv", () => {
 		expect(Number(rows[1]?.id)).toBeGreaterThan(Number(rows[0]?.id));
 
 		const events = async (query: string) =>
-			(await rowsOf(await exportEvents(`businessUnit=${businessUnit}&${query}`))).map(
+			(await csvRowsOf(await exportEvents(`businessUnit=${businessUnit}&${query}`))).map(
 				(row) => `${row.email} ${row.event}`,
 			);
 		// System event names match ignoring case.
@@ -303,12 +290,12 @@ describe("GET /v1/exports/events.csv", () => {
 			await postEvents({ email, businessUnit }, [{ event: custom }, { event: "Opt Out", channel: "push" }]),
 		);
 		expect((await api("DELETE", `/v1/leads?email=${email}&businessUnit=${businessUnit}`)).status).toBe(204);
-		const rows = (await rowsOf(await exportEvents("source=api"))).filter((row) => row.contactId === id);
+		const rows = (await csvRowsOf(await exportEvents("source=api"))).filter((row) => row.contactId === id);
 		// A custom event's name may hold anything, so it is replaced; system events keep theirs.
 		expect(rows.map((row) => row.event)).toEqual(["Custom event (erased)", "Opt Out"]);
 		for (const row of rows) expect(row).toMatchObject({ email: "", businessUnit: "", externalId: "" });
-		expect(await rowsOf(await exportEvents(`event=${custom}`))).toEqual([]);
-		expect(await rowsOf(await exportEvents(`event=Opt%20Out&businessUnit=${businessUnit}`))).toEqual([]);
+		expect(await csvRowsOf(await exportEvents(`event=${custom}`))).toEqual([]);
+		expect(await csvRowsOf(await exportEvents(`event=Opt%20Out&businessUnit=${businessUnit}`))).toEqual([]);
 	});
 });
 

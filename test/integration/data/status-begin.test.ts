@@ -4,21 +4,9 @@
  * time order, and people who opted out and came back are found (`returned`, `lastOptedOutAt`).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { readCsv } from "../../../src/imports/csv-reader";
-import { api, eventually, json, postEvents, putTopic, unique, uniqueEmail } from "../../helpers";
+import { api, csvRowsOf, eventually, json, postEvents, putTopic, unique, uniqueEmail } from "../../helpers";
 
 const at = (day: string) => `${day}T10:00:00.000Z`;
-
-async function rowsOf(response: Response): Promise<Array<Record<string, string>>> {
-	expect(response.status, await response.clone().text()).toBe(200);
-	const records = [];
-	for await (const record of readCsv(response.body as ReadableStream<Uint8Array>)) records.push(record);
-	const [header, ...rows] = records.map((record) => {
-		if (!("fields" in record)) throw new Error(`bad CSV line ${record.line}: ${record.error}`);
-		return record.fields;
-	});
-	return rows.map((fields) => Object.fromEntries((header ?? []).map((name, index) => [name, fields[index] ?? ""])));
-}
 
 describe("exports and statistics by the time a status began", () => {
 	const businessUnit = unique("since");
@@ -47,7 +35,7 @@ describe("exports and statistics by the time a status began", () => {
 		expect(response.status, await response.clone().text()).toBeLessThan(300);
 	};
 	const exported = async (query: string) =>
-		(await rowsOf(await api("GET", `/v1/exports/contacts.csv?businessUnit=${businessUnit}&${query}`)))
+		(await csvRowsOf(await api("GET", `/v1/exports/contacts.csv?businessUnit=${businessUnit}&${query}`)))
 			.map((row) => row.externalId)
 			.sort();
 	const ids = (...names: Array<keyof typeof who>) => names.map((name) => who[name]).sort();
@@ -141,7 +129,7 @@ describe("exports and statistics by the time a status began", () => {
 	});
 
 	it("writes lastOptedOutAt: of the channel asked for, else the latest over the channels; kept after a return", async () => {
-		const rows = await rowsOf(await api("GET", `/v1/exports/contacts.csv?businessUnit=${businessUnit}`));
+		const rows = await csvRowsOf(await api("GET", `/v1/exports/contacts.csv?businessUnit=${businessUnit}`));
 		const header = Object.keys(rows[0] ?? {});
 		expect(header.indexOf("lastOptedOutAt")).toBe(header.indexOf("bounced:push") + 1);
 		const column = new Map(rows.map((row) => [row.externalId, row.lastOptedOutAt]));
@@ -151,7 +139,7 @@ describe("exports and statistics by the time a status began", () => {
 		expect(column.get(who.backEmailOnly)).toBe(at("2026-02-02"));
 		expect(column.get(who.never)).toBe("");
 		expect(column.get(who.blocked)).toBe("");
-		const sms = await rowsOf(
+		const sms = await csvRowsOf(
 			await api("GET", `/v1/exports/contacts.csv?businessUnit=${businessUnit}&status=opted_out&channel=sms`),
 		);
 		expect(sms.map((row) => [row.externalId, row.lastOptedOutAt])).toEqual([[who.backEmailOnly, at("2026-02-02")]]);
