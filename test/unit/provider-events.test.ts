@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type MappingContext, mapWebhookEvent } from "../../src/consent/provider-events";
-import type { TopicDefinition } from "../../src/consent/types";
 import type { WebhookEvent } from "../../src/webhooks/provider";
-
-const topic = (key: string, extra: Partial<TopicDefinition> = {}): TopicDefinition => ({
-	key,
-	name: key,
-	description: null,
-	channel: "email",
-	doubleOptIn: false,
-	businessUnit: null,
-	providerRefs: {},
-	...extra,
-});
+import { testTopic as topic } from "../topics";
 
 const TOPICS = [
 	topic("kids", { providerRefs: { sendgrid: "42", ses: "Kids" } }),

@@ -1,6 +1,6 @@
 /** The pure translation of CrossEngage bodies into native events (src/crossengage/translate.ts). */
 import { describe, expect, it } from "vitest";
-import type { ConsentState, TopicDefinition } from "../../../src/consent/types";
+import type { ConsentState } from "../../../src/consent/types";
 import {
 	channelOfType,
 	mappedTraitProblems,
@@ -10,17 +10,7 @@ import {
 	splitProfile,
 	topicsByTrait,
 } from "../../../src/crossengage/translate";
-
-const topic = (key: string, fields: Partial<TopicDefinition> = {}): TopicDefinition => ({
-	key,
-	name: key,
-	description: null,
-	channel: "email",
-	doubleOptIn: false,
-	businessUnit: null,
-	providerRefs: {},
-	...fields,
-});
+import { testTopic as topic } from "../../topics";
 
 const stateWith = (topics: Record<string, "pending" | "subscribed" | "unsubscribed">): ConsentState => ({
 	blocked: false,
