@@ -4,7 +4,6 @@ import { effectiveTopicStatus } from "../../src/consent/decision";
 import {
 	applyArrived,
 	applyEvent,
-	CONFIRMATION_REQUIRED,
 	effectiveTopicSince,
 	isPreferenceEvent,
 	type TopicLookup,
@@ -16,47 +15,13 @@ import {
 	type ConsentState,
 	emptyConsentState,
 } from "../../src/consent/types";
-import { TEST_TOPICS, testTopicOf } from "../topics";
+import { blockEvent, bounceEvent, preferenceEvent } from "../consent-arbitraries";
+import { testTopicOf } from "../topics";
 
-const TOPICS = TEST_TOPICS;
 const topicOf: TopicLookup = testTopicOf;
 
-const channel = fc.constantFrom<Channel | null>(null, ...CHANNELS);
-const topicKey = fc.constantFrom(...TOPICS.map((t) => t.key));
-
-/** One preference event of any kind, without its time (the sequence gives distinct times). */
-const preference: fc.Arbitrary<Omit<ConsentEvent, "occurredAt">> = fc.oneof(
-	fc.record({
-		event: fc.constantFrom("Opt Out", "Opt In"),
-		channel,
-		topic: fc.constant(null),
-		properties: fc.constant({}),
-	}),
-	fc.record({
-		event: fc.constant("Complaint"),
-		channel: fc.constantFrom<Channel | null>(null, "email", "sms"),
-		topic: fc.constant(null),
-		properties: fc.constant({}),
-	}),
-	topicKey.chain((key) =>
-		fc.record({
-			event: fc.constantFrom("Subscribe", "Unsubscribe", "Confirm Subscription"),
-			channel: fc.constant(topicOf(key)?.channel ?? null),
-			topic: fc.constant(key),
-			properties: fc.boolean().map((required) => (required ? { [CONFIRMATION_REQUIRED]: true } : {})),
-		}),
-	),
-	// Confirm Subscription without topic: every pending topic (of the channel).
-	fc.record({
-		event: fc.constant("Confirm Subscription"),
-		channel: fc.constantFrom<Channel | null>(null, "email", "sms"),
-		topic: fc.constant(null),
-		properties: fc.constant({}),
-	}),
-);
-
 /** Preference events with distinct times, listed in time order. */
-const timeline = fc.array(preference, { minLength: 1, maxLength: 14 }).map((events) =>
+const timeline = fc.array(preferenceEvent, { minLength: 1, maxLength: 14 }).map((events) =>
 	events.map(
 		(event, index): ConsentEvent => ({
 			...event,
@@ -97,20 +62,7 @@ describe("property: the newest intent wins whatever the arrival order", () => {
 	});
 
 	it("facts between the preferences keep their arrival order and never disturb the preferences", () => {
-		const fact = fc.oneof(
-			fc.record({
-				event: fc.constant("Bounce"),
-				channel: fc.constantFrom<Channel>("email", "sms"),
-				topic: fc.constant(null),
-				properties: fc.constant({ type: "hard" }),
-			}),
-			fc.record({
-				event: fc.constantFrom("Block", "Unblock"),
-				channel: fc.constant(null),
-				topic: fc.constant(null),
-				properties: fc.constant({}),
-			}),
-		);
+		const fact = fc.oneof(bounceEvent, blockEvent);
 		fc.assert(
 			fc.property(
 				timeline.chain((events) =>

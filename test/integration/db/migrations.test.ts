@@ -16,15 +16,10 @@ import { CasingCache } from "drizzle-orm/casing";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { applyArrived, CONFIRMATION_REQUIRED, diffStates, isPreferenceEvent } from "../../../src/consent/reducer";
-import {
-	CHANNELS,
-	type Channel,
-	type ConsentEvent,
-	type ConsentState,
-	emptyConsentState,
-} from "../../../src/consent/types";
+import { applyArrived, diffStates, isPreferenceEvent } from "../../../src/consent/reducer";
+import { CHANNELS, type ConsentEvent, type ConsentState, emptyConsentState } from "../../../src/consent/types";
 import * as schema from "../../../src/db/schema";
+import { blockEvent, complaint, confirmWithoutTopic, optOutOrIn, topicEvent } from "../../consent-arbitraries";
 import { TEST_TOPICS, testTopicOf } from "../../topics";
 
 /** The first migration applied to a database with data in it: the newest one when this was written. */
@@ -640,50 +635,13 @@ describe("migrations", () => {
 describe("0007: the begin times it fills in for stored contacts are those the reducer keeps", () => {
 	const TOPICS = TEST_TOPICS;
 	const topicOf = testTopicOf;
-	const channel = fc.constantFrom<Channel | null>(null, ...CHANNELS);
-
-	/** Events of every kind; those with a topic carry its channel, as the API fills it in. */
-	const event: fc.Arbitrary<Omit<ConsentEvent, "occurredAt">> = fc.oneof(
-		{
-			weight: 3,
-			arbitrary: fc.record({
-				event: fc.constantFrom("Opt Out", "Opt In"),
-				channel,
-				topic: fc.constant(null),
-				properties: fc.constant({}),
-			}),
-		},
-		fc.record({
-			event: fc.constant("Complaint"),
-			channel: fc.constantFrom<Channel | null>(null, "email", "sms"),
-			topic: fc.constant(null),
-			properties: fc.constant({}),
-		}),
-		{
-			weight: 4,
-			arbitrary: fc.constantFrom(...TOPICS).chain((t) =>
-				fc.record({
-					event: fc.constantFrom("Subscribe", "Unsubscribe", "Confirm Subscription"),
-					channel: fc.constant(t.channel),
-					topic: fc.constant(t.key),
-					properties: fc
-						.integer({ min: 0, max: 5 })
-						.map((n): Record<string, unknown> => (n === 0 ? { [CONFIRMATION_REQUIRED]: true } : {})),
-				}),
-			),
-		},
-		fc.record({
-			event: fc.constant("Confirm Subscription"),
-			channel: fc.constantFrom<Channel | null>(null, "email", "sms"),
-			topic: fc.constant(null),
-			properties: fc.constant({}),
-		}),
-		fc.record({
-			event: fc.constantFrom("Block", "Unblock"),
-			channel: fc.constant(null),
-			topic: fc.constant(null),
-			properties: fc.constant({}),
-		}),
+	/** Events of every kind the begin times depend on; few topicless confirmations (see below). */
+	const event = fc.oneof(
+		{ weight: 3, arbitrary: optOutOrIn },
+		complaint,
+		{ weight: 4, arbitrary: topicEvent },
+		confirmWithoutTopic,
+		blockEvent,
 	);
 
 	/** A history in time order (distinct minutes, some equal), and the order it arrived in. */

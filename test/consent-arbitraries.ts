@@ -1,0 +1,62 @@
+/**
+ * fast-check arbitraries of consent events over TEST_TOPICS, without their time (the properties
+ * give each its own): the reducer's properties and the begin-time backfill's test draw from these.
+ */
+import fc from "fast-check";
+import { CONFIRMATION_REQUIRED } from "../src/consent/reducer";
+import { CHANNELS, type Channel, type ConsentEvent } from "../src/consent/types";
+import { TEST_TOPICS } from "./topics";
+
+export type TimelessEvent = Omit<ConsentEvent, "occurredAt">;
+
+const anyChannel = fc.constantFrom<Channel | null>(null, ...CHANNELS);
+const addressChannel = fc.constantFrom<Channel | null>(null, "email", "sms");
+
+export const optOutOrIn: fc.Arbitrary<TimelessEvent> = fc.record({
+	event: fc.constantFrom("Opt Out", "Opt In"),
+	channel: anyChannel,
+	topic: fc.constant(null),
+	properties: fc.constant({}),
+});
+
+export const complaint: fc.Arbitrary<TimelessEvent> = fc.record({
+	event: fc.constant("Complaint"),
+	channel: addressChannel,
+	topic: fc.constant(null),
+	properties: fc.constant({}),
+});
+
+/** A topic's event; it carries the topic's channel, as the API fills it in. */
+export const topicEvent: fc.Arbitrary<TimelessEvent> = fc.constantFrom(...TEST_TOPICS).chain((topic) =>
+	fc.record({
+		event: fc.constantFrom("Subscribe", "Unsubscribe", "Confirm Subscription"),
+		channel: fc.constant(topic.channel),
+		topic: fc.constant(topic.key),
+		properties: fc.boolean().map((required) => (required ? { [CONFIRMATION_REQUIRED]: true } : {})),
+	}),
+);
+
+/** Confirm Subscription without topic: every pending topic (of the channel). */
+export const confirmWithoutTopic: fc.Arbitrary<TimelessEvent> = fc.record({
+	event: fc.constant("Confirm Subscription"),
+	channel: addressChannel,
+	topic: fc.constant(null),
+	properties: fc.constant({}),
+});
+
+/** One preference event of any kind, each kind as likely. */
+export const preferenceEvent = fc.oneof(optOutOrIn, complaint, topicEvent, confirmWithoutTopic);
+
+export const blockEvent: fc.Arbitrary<TimelessEvent> = fc.record({
+	event: fc.constantFrom("Block", "Unblock"),
+	channel: fc.constant(null),
+	topic: fc.constant(null),
+	properties: fc.constant({}),
+});
+
+export const bounceEvent: fc.Arbitrary<TimelessEvent> = fc.record({
+	event: fc.constant("Bounce"),
+	channel: fc.constantFrom<Channel>("email", "sms"),
+	topic: fc.constant(null),
+	properties: fc.constant({ type: "hard" }),
+});
