@@ -15,6 +15,7 @@ import {
 	navigation,
 	openPage,
 	putTopic,
+	routeSignupForm,
 	seedUser,
 	tamper,
 	text,
@@ -152,16 +153,11 @@ describeE2e("every public page in English, German and Polish: axe-core and scree
 
 			// The sign-up answer, posted by a form on a page of our own origin (answered by the test itself).
 			const formUrl = `${baseUrl()}/e2e-signup-form`;
-			await page.route(formUrl, (route) =>
-				route.fulfill({
-					contentType: "text/html; charset=utf-8",
-					body: `<!doctype html><html lang="${locale}"><title>Sign-up</title><form method="post" action="/subscribe">
-						<input type="hidden" name="businessUnit" value="${businessUnit}">
-						<input type="hidden" name="topics" value="${topics.kids}">
-						<label>Email <input type="email" name="email" value="${unique("signup")}@example.de"></label>
-						<button>Sign up</button></form></html>`,
-				}),
-			);
+			await routeSignupForm(page, formUrl, {
+				locale,
+				fields: { businessUnit, topics: topics.kids },
+				email: `${unique("signup")}@example.de`,
+			});
 			await page.goto(formUrl);
 			await check(
 				"signup-accepted",
@@ -173,16 +169,12 @@ describeE2e("every public page in English, German and Polish: axe-core and scree
 			// A sign-up that cannot be taken: the error answer (the layout the rate-limit, origin and
 			// Turnstile answers share), here for an address that is not one.
 			const badFormUrl = `${baseUrl()}/e2e-signup-form-bad`;
-			await page.route(badFormUrl, (route) =>
-				route.fulfill({
-					contentType: "text/html; charset=utf-8",
-					body: `<!doctype html><html lang="${locale}"><title>Sign-up</title><form method="post" action="/subscribe">
-						<input type="hidden" name="businessUnit" value="${businessUnit}">
-						<input type="hidden" name="topics" value="${topics.kids}">
-						<label>Email <input type="text" name="email" value="not-an-address"></label>
-						<button>Sign up</button></form></html>`,
-				}),
-			);
+			await routeSignupForm(page, badFormUrl, {
+				locale,
+				fields: { businessUnit, topics: topics.kids },
+				email: "not-an-address",
+				type: "text",
+			});
 			await page.goto(badFormUrl);
 			watcher.expectStatus(`${baseUrl()}/subscribe`);
 			await check(

@@ -78,6 +78,29 @@ export async function openPage(browser: Browser, locale = "en-US") {
 }
 
 /** Runs an action that navigates (a click on a submit button, Enter in a form) and returns the new document's response. */
+/**
+ * Answers `url` (on a service's origin) with a sign-up form as a sender's own page would show it:
+ * the hidden `fields`, an email box holding `email`, and a "Sign up" button that POSTs to /subscribe.
+ * `type: "text"` lets the browser send an address that is not one.
+ */
+export function routeSignupForm(
+	page: Page,
+	url: string,
+	form: { locale: string; fields: Record<string, string>; email: string; type?: "email" | "text" },
+) {
+	const hidden = Object.entries(form.fields)
+		.map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`)
+		.join("");
+	return page.route(url, (route) =>
+		route.fulfill({
+			contentType: "text/html; charset=utf-8",
+			body: `<!doctype html><html lang="${form.locale}"><title>Sign-up</title><form method="post" action="/subscribe">${hidden}
+				<label>Email <input type="${form.type ?? "email"}" name="email" value="${form.email}"></label>
+				<button>Sign up</button></form></html>`,
+		}),
+	);
+}
+
 export async function navigation(page: Page, action: () => Promise<unknown>): Promise<Response | null> {
 	const [response] = await Promise.all([page.waitForNavigation({ waitUntil: "load" }), action()]);
 	return response;

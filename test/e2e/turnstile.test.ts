@@ -11,6 +11,7 @@ import {
 	heading,
 	navigation,
 	openPage,
+	routeSignupForm,
 	text,
 	turnstileBaseUrl,
 	unique,
@@ -49,16 +50,11 @@ describeE2e("sign-up with Turnstile in Chromium", () => {
 			watcher.expectStatus(subscribeUrl);
 			const formUrl = (token: string | null) => `${turnstileBaseUrl()}/e2e-turnstile-form-${token ? "token" : "none"}`;
 			for (const token of [null, "a-made-up-token"]) {
-				await page.route(formUrl(token), (route) =>
-					route.fulfill({
-						contentType: "text/html; charset=utf-8",
-						body: `<!doctype html><html lang="${locale}"><title>Sign-up</title><form method="post" action="/subscribe">
-							<input type="hidden" name="topics" value="${topic}">
-							${token ? `<input type="hidden" name="cf-turnstile-response" value="${token}">` : ""}
-							<label>Email <input type="email" name="email" value="${unique("human")}@example.de"></label>
-							<button>Sign up</button></form></html>`,
-					}),
-				);
+				await routeSignupForm(page, formUrl(token), {
+					locale,
+					fields: { topics: topic, ...(token ? { "cf-turnstile-response": token } : {}) },
+					email: `${unique("human")}@example.de`,
+				});
 			}
 			const suffix = locale === "en" ? "" : `-${locale}`;
 
