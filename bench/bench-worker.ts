@@ -79,19 +79,21 @@ type BenchBindings = Bindings & { BENCH_ACTOR: DurableObjectNamespace<BenchActor
  * the baseline too, and the ratio to it is what the service's own code adds.
  */
 export class BenchActor extends DurableObject<Bindings> {
-	async run(statements: BenchStatement[]): Promise<number[]> {
-		const results = await this.env.DB.batch(
-			statements.map(({ sql, params }) => this.env.DB.prepare(sql).bind(...params)),
-		);
-		return results.map((result) => result.meta.changes);
+	run(statements: BenchStatement[]): Promise<number[]> {
+		return batchChanges(this.env.DB, statements);
 	}
+}
+
+/** One D1 batch of the statements; the rows each changed. */
+async function batchChanges(db: D1Database, statements: BenchStatement[]): Promise<number[]> {
+	const results = await db.batch(statements.map(({ sql, params }) => db.prepare(sql).bind(...params)));
+	return results.map((result) => result.meta.changes);
 }
 
 /** Runs the batch directly (`actor` false) or in a fresh BenchActor named `name`. */
 async function runBatch(env: BenchBindings, statements: BenchStatement[], actor: boolean, name: string) {
 	if (actor) return env.BENCH_ACTOR.get(env.BENCH_ACTOR.idFromName(name)).run(statements);
-	const results = await env.DB.batch(statements.map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
-	return results.map((result) => result.meta.changes);
+	return batchChanges(env.DB, statements);
 }
 
 /**
