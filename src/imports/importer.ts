@@ -37,6 +37,7 @@ import {
 	type TopicDefinition,
 } from "../consent/types";
 import type { EventContext } from "../contacts/contact-actor";
+import { createContacts } from "../contacts/create";
 import {
 	attachConfirmationLinks,
 	type IncomingEvent,
@@ -45,14 +46,13 @@ import {
 	resolveIncoming,
 } from "../contacts/record-events";
 import { upsertLead, upsertUser } from "../contacts/upsert";
-import { createContactsWithEvents, type NewContact, recordChunk, recordedChunks } from "../db/contact-creates";
+import { type NewContact, recordChunk, recordedChunks } from "../db/contact-creates";
 import { type Contact, findContactsNamedBy, findOrCreateLead, insertContact } from "../db/contacts";
 import { findSuppressed } from "../db/suppressions";
 import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
 import { sha256Hex } from "../http/auth";
 import { ApiError } from "../http/errors";
-import { forwardOutbound, type OutboundEvent, outboundEvents } from "../outbound/outbound";
 import { CONNECTIONS, inParallel, yieldToEventLoop } from "../parallel";
 import { BodyTooLargeError, readCsv, readLines } from "./csv-reader";
 
@@ -560,7 +560,6 @@ class Importer {
 	 * by someone else goes through the actor path as an update.
 	 */
 	private async create(works: ContactWork[], chunk: ChunkReport, firstLine: number, until: number | undefined) {
-		const at = new Date().toISOString();
 		const topicOf = (key: string) => this.topics.get(key);
 		const planned: Array<{ work: ContactWork; contact: NewContact }> = [];
 		for (const work of works) {
@@ -605,25 +604,16 @@ class Importer {
 		// The chunk's record goes in the same batch and counts its new contacts as created; when one
 		// was taken meanwhile, the record is written again once that one is done.
 		const expected: ChunkReport = { ...chunk, created: chunk.created + planned.length, errors: [...chunk.errors] };
-		const written = await createContactsWithEvents(
+		const created = await createContacts(
 			this.env,
 			planned.map((p) => p.contact),
-			at,
 			job ? { jobId: job.id, firstLine, report: expected } : null,
 		);
-		const outbound: OutboundEvent[] = [];
 		const taken: ContactWork[] = [];
 		for (const { work, contact } of planned) {
-			const ledgerIds = written.get(contact.id);
-			if (!ledgerIds) {
-				taken.push(work);
-				continue;
-			}
-			chunk.created++;
-			const row = { ...contact, traits: {}, consent: contact.state, version: 0, createdAt: at, updatedAt: at };
-			outbound.push(...outboundEvents(row, contact.rows, ledgerIds));
+			if (created.has(contact.id)) chunk.created++;
+			else taken.push(work);
 		}
-		await forwardOutbound(this.env, outbound);
 		// Rare (two imports of the same new people at once): these cost their upsert and actor calls.
 		if (taken.length === 0) return;
 		this.#spent += taken.length * (PROFILE_COST + EVENTS_COST + SUBSCRIBE_COST) + 1;

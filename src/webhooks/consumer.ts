@@ -13,13 +13,13 @@ import { DEFAULT_BUSINESS_UNIT, normalizeBusinessUnit, normalizeEmail, normalize
 import { mapWebhookEvent } from "../consent/provider-events";
 import { emptyConsentState, type TopicDefinition } from "../consent/types";
 import type { EventContext, EventToApply } from "../contacts/contact-actor";
+import { createContacts } from "../contacts/create";
 import { actorFor, resolveIncoming } from "../contacts/record-events";
 import { keyedHash } from "../crypto";
-import { createContactsWithEvents, type NewContact } from "../db/contact-creates";
+import type { NewContact } from "../db/contact-creates";
 import { type Contact, findContactsWithAddresses } from "../db/contacts";
 import { findSuppressed } from "../db/suppressions";
 import { type Bindings, getConfig } from "../env";
-import { forwardOutbound, type OutboundEvent, outboundEvents } from "../outbound/outbound";
 import { CONNECTIONS, inParallel } from "../parallel";
 import type { ProviderName, WebhookEvent } from "./provider";
 
@@ -231,11 +231,9 @@ export async function applyWebhookBatch(
 }
 
 /**
- * Writes new leads with their events applied, in one D1 batch: state, ledger rows and idempotency
- * keys, as the import creates contacts. No actor is called, and none can race the insert: the
- * lead's id is new, so no actor has it yet. A lead whose address was taken meanwhile (another
- * invocation made it first) is not written at all; its messages are deferred, and the next
- * invocation applies them to that contact through its actor.
+ * The batch's new leads, each with its events applied, created together (`createContacts`, no
+ * actor). A lead whose address another invocation took meanwhile is not written: its messages are
+ * deferred, and the next invocation applies them to that contact through its actor.
  */
 async function createLeadsWithEvents(
 	env: Bindings,
@@ -245,38 +243,23 @@ async function createLeadsWithEvents(
 ): Promise<void> {
 	if (writes.length === 0) return;
 	const topicOf = (key: string) => topics.get(key);
-	const planned = new Map<string, { write: ContactWrite; lead: NewContact }>();
-	for (const write of writes) {
-		const { contact } = write;
-		const outcome = applyToNewContact(write.events, { topicOf, origin: write.context });
-		const lead = { ...contact, state: outcome.state, rows: outcome.rows };
-		planned.set(contact.id, { write, lead });
-	}
-	const at = new Date().toISOString();
-	let written: Map<string, number[]>;
+	const planned = writes.map((write): { write: ContactWrite; lead: NewContact } => {
+		const { state, rows } = applyToNewContact(write.events, { topicOf, origin: write.context });
+		return { write, lead: { ...write.contact, state, rows } };
+	});
+	let created: Set<string>;
 	try {
-		written = await createContactsWithEvents(
+		created = await createContacts(
 			env,
-			[...planned.values()].map((p) => p.lead),
-			at,
-			null,
+			planned.map((p) => p.lead),
 		);
 	} catch (error) {
-		for (const { write } of planned.values())
-			for (const id of write.messageIds) outcomes.set(id, { status: "failed", error });
+		for (const { write } of planned) for (const id of write.messageIds) outcomes.set(id, { status: "failed", error });
 		return;
 	}
-	const outbound: OutboundEvent[] = [];
-	for (const { write, lead } of planned.values()) {
-		const ledgerIds = written.get(lead.id);
-		if (!ledgerIds) {
-			for (const id of write.messageIds) outcomes.set(id, { status: "deferred" });
-			continue;
-		}
-		const contact = { ...write.contact, consent: lead.state, createdAt: at, updatedAt: at };
-		outbound.push(...outboundEvents(contact, lead.rows, ledgerIds));
+	for (const { write, lead } of planned) {
+		if (!created.has(lead.id)) for (const id of write.messageIds) outcomes.set(id, { status: "deferred" });
 	}
-	await forwardOutbound(env, outbound);
 }
 
 /** The message's events for each of its contacts, validated (a ConsentError fails the whole message). */
