@@ -3,6 +3,7 @@
  * give each its own): the reducer's properties and the begin-time backfill's test draw from these.
  */
 import fc from "fast-check";
+import type { ImportLineFacts } from "../src/consent/import-lines";
 import { CONFIRMATION_REQUIRED } from "../src/consent/reducer";
 import { CHANNELS, type Channel, type ConsentEvent } from "../src/consent/types";
 import { TEST_TOPICS } from "./topics";
@@ -59,4 +60,28 @@ export const bounceEvent: fc.Arbitrary<TimelessEvent> = fc.record({
 	channel: fc.constantFrom<Channel>("email", "sms"),
 	topic: fc.constant(null),
 	properties: fc.constant({ type: "hard" }),
+});
+
+/** Minutes after 2026-11-01T00:00Z, as an ISO time. */
+export const minutes = (n: number) => new Date(Date.UTC(2026, 10, 1) + n * 60_000).toISOString();
+
+/** An import line's consent facts over TEST_TOPICS; its timestamp, when it has one, in the first 150 minutes. */
+export const importLineFacts: fc.Arbitrary<ImportLineFacts> = fc.record({
+	timestamp: fc.option(fc.nat(150).map(minutes)),
+	optedOut: fc.uniqueArray(
+		fc.record({ channel: fc.option(fc.constantFrom<Channel>(...CHANNELS)), value: fc.boolean() }),
+		{
+			selector: (entry) => entry.channel,
+			maxLength: 3,
+		},
+	),
+	bounced: fc.uniqueArray(fc.constantFrom<Channel>("email", "sms"), { maxLength: 2 }),
+	blocked: fc.option(fc.boolean()),
+	topics: fc.uniqueArray(
+		fc.record({
+			key: fc.constantFrom(...TEST_TOPICS.map((topic) => topic.key)),
+			status: fc.constantFrom("subscribed" as const, "unsubscribed" as const, "pending" as const),
+		}),
+		{ selector: (entry) => entry.key, maxLength: 2 },
+	),
 });

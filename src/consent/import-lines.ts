@@ -4,7 +4,7 @@
  * nothing (and writes nothing).
  */
 import { effectiveTopicStatus } from "./decision";
-import { applyEvent, isSuperseded } from "./reducer";
+import { applyEvent, diffStates, isSuperseded } from "./reducer";
 import { occurrenceTime, resolveTopic, topicProblemMessage } from "./topics";
 import type { Channel, ConsentEvent, ConsentState, TopicDefinition, TopicStatus } from "./types";
 
@@ -27,14 +27,24 @@ export interface ImportDefaults {
 }
 
 export type ImportLineResult =
-	| { events: ConsentEvent[]; state: ConsentState }
+	| {
+			events: ConsentEvent[];
+			state: ConsentState;
+			/**
+			 * No event, and none left out only for being older than the preference it would set: the
+			 * contact already is what the line says, whenever the line arrives from now on. (Whether an
+			 * event changes a value depends on the state alone; being older depends on the line's time,
+			 * which only grows with a later import, so what is not older now never will be.)
+			 */
+			settled: boolean;
+	  }
 	| { problem: { code: "unknown_topic" | "invalid_topic_status"; message: string } };
 
 /**
- * The events, in this order: topics (a confirmation opts its channel in), opt-outs and opt-ins,
- * bounces, block. An event is kept only when the reducer says it changes the state: equal values,
+ * The events, in this order: topics (confirmations first: a confirmation opts its channel in),
+ * opt-outs and opt-ins, bounces, block. An event is kept only when the reducer says it changes the state: equal values,
  * and values older than the preference they would set (a `timestamp` before its last change),
- * produce nothing.
+ * produce nothing; so does a line whose events together end where the contact already is.
  */
 export function importLineEvents(
 	line: ImportLineFacts,
@@ -50,11 +60,19 @@ export function importLineEvents(
 
 	// The plain optedOut column (or the import's default for lines without one) means the import's
 	// channel, or every channel.
+	// The default goes first: a line's own `optedOut:<channel>` says more about that channel.
 	const optedOut = line.optedOut.map((entry) => (entry.channel ? entry : { ...entry, channel: defaults.channel }));
 	if (defaults.optedOut !== null && !line.optedOut.some((entry) => entry.channel === null)) {
-		optedOut.push({ channel: defaults.channel, value: defaults.optedOut });
+		optedOut.unshift({ channel: defaults.channel, value: defaults.optedOut });
 	}
-	const optsIn = (channel: Channel) => optedOut.some((o) => !o.value && (o.channel === null || o.channel === channel));
+	// A channel the line opens: opted in, or reopened by a confirmation (of a double-opt-in topic).
+	const confirms = (channel: Channel) =>
+		line.topics.some(({ key, status }) => {
+			const topic = topicOf(key);
+			return status === "subscribed" && topic?.doubleOptIn === true && topic.channel === channel;
+		});
+	const optsIn = (channel: Channel) =>
+		optedOut.some((o) => !o.value && (o.channel === null || o.channel === channel)) || confirms(channel);
 
 	for (const { key, status } of line.topics) {
 		const resolved = resolveTopic(topicOf(key), scope);
@@ -63,7 +81,7 @@ export function importLineEvents(
 		}
 		const topic = resolved.topic;
 		if (status === "unsubscribed") {
-			// Already unsubscribed in effect (its channel is opted out and stays so): our own export says
+			// Already unsubscribed in effect (its channel is opted out and the line does not open it): our own export says
 			// "unsubscribed" there, and importing it back must change nothing.
 			if (effectiveTopicStatus(start, key) === "unsubscribed" && !optsIn(topic.channel)) continue;
 			event("Unsubscribe", topic.channel, key);
@@ -79,19 +97,30 @@ export function importLineEvents(
 			event(topic.doubleOptIn ? "Confirm Subscription" : "Subscribe", topic.channel, key);
 		}
 	}
+	// Confirmations first: one that opts its channel back in closes the channel's other subscriptions,
+	// and the line's own subscriptions, after it, keep theirs.
+	candidates.sort((a, b) => Number(b.event === "Confirm Subscription") - Number(a.event === "Confirm Subscription"));
 	for (const { channel, value } of optedOut) event(value ? "Opt Out" : "Opt In", channel);
 	for (const channel of line.bounced) event("Bounce", channel, null, { type: "hard" });
 	if (line.blocked !== null) event(line.blocked ? "Block" : "Unblock", null);
 
 	let state = start;
 	const events: ConsentEvent[] = [];
+	let older = false;
 	for (const candidate of candidates) {
 		// Without the contact's history at hand: a value older than the preference it sets is no news.
-		if (isSuperseded(state, candidate)) continue;
+		if (isSuperseded(state, candidate)) {
+			older = true;
+			continue;
+		}
 		const result = applyEvent(state, candidate, topicOf);
 		if (result.effect.changes.length === 0) continue;
 		state = result.state;
 		events.push(candidate);
 	}
-	return { events, state };
+	// A line that contradicts itself (opted out of every channel, opted in to email) changes values
+	// one way and back: when it ends where the contact already is, it changes nothing at all, so
+	// that importing it again adds no ledger rows.
+	if (events.length > 0 && diffStates(start, state).length === 0) return { events: [], state: start, settled: !older };
+	return { events, state, settled: events.length === 0 && !older };
 }
