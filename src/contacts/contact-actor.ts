@@ -130,8 +130,8 @@ export class ContactActor extends DurableObject<Bindings> {
 	 * Removes the contact and every piece of personal data about it, in one D1 batch:
 	 * the contact row, the free text and identifiers in its ledger rows (IP, user agent, feedback,
 	 * properties, idempotency keys, reason texts that are not codes, custom event names), its
-	 * idempotency keys, its dead letters, its addresses on the bare-address blocklist, and the IP and
-	 * user agent in the ledger rows of its addresses' suppressions (an `Unsuppress` by a confirmation
+	 * idempotency keys, its import receipt, its dead letters, its addresses on the bare-address
+	 * blocklist, and the IP and user agent in the ledger rows of its addresses' suppressions (an `Unsuppress` by a confirmation
 	 * link records who confirmed). The ledger keeps the rows themselves, by the random contact id, as
 	 * proof of what happened, plus an `Erase` row. When the person had opted out, complained, bounced
 	 * or been blocked, a keyed hash of the address concerned stays suppressed. The `Erase` row

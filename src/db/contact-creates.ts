@@ -1,6 +1,6 @@
 /**
  * Contacts created with their consent already applied, many at a time (the importer's new
- * contacts): the rows, their ledger rows and idempotency keys in one D1 batch.
+ * contacts): the rows, their ledger rows, idempotency keys and import receipts in one D1 batch.
  *
  * This writes around the contacts' actors, which is safe only because every contact here is new:
  * its id is a fresh random UUID no one else knows until the batch commits, so no actor exists for
@@ -15,6 +15,7 @@ import type { ConsentState } from "../consent/types";
 import type { Bindings } from "../env";
 import { database, rowsOf, statement } from "./client";
 import { insertLedgerRows } from "./contact-writes";
+import { receiptsStatement } from "./import-receipts";
 import { addressHashes } from "./suppressions";
 
 export interface NewContact {
@@ -26,6 +27,8 @@ export interface NewContact {
 	businessUnit: string;
 	state: ConsentState;
 	rows: LedgerRow[];
+	/** The hash of the import line it is made from, when that line is settled on it (src/imports/receipts.ts). */
+	receipt?: string | null;
 }
 
 export interface ChunkRecord {
@@ -62,6 +65,9 @@ export async function createContactsWithEvents(
 		}),
 	);
 	const ledgerRows = created.flatMap((contact) => contact.rows.map((row) => ({ ...row, contactId: contact.id })));
+	const receipts = created.flatMap((contact) =>
+		contact.receipt ? [{ contactId: contact.id, hash: contact.receipt, version: 0 }] : [],
+	);
 	const contactsJson = JSON.stringify(contactRows);
 	const rowsJson = JSON.stringify(ledgerRows);
 	// The contact was inserted by this batch: its id is new, so its row exists only if the insert did it.
@@ -90,6 +96,8 @@ export async function createContactsWithEvents(
 			db,
 			sql`SELECT c.id FROM json_each(${JSON.stringify(created.map((contact) => contact.id))}) j JOIN contacts c ON c.id = j.value`,
 		),
+		// Version 0: the row as inserted here.
+		...(receipts.length > 0 ? [receiptsStatement(env, receipts)] : []),
 		...(chunk ? [chunkStatement(env, chunk)] : []),
 	] as const;
 	const [, ledgerIds, , present] = (await db.batch(statements as unknown as Parameters<typeof db.batch>[0])) as [

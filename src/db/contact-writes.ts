@@ -11,7 +11,7 @@ import type { Channel, ConsentEvent, ConsentState, Source } from "../consent/typ
 import type { Bindings } from "../env";
 import { type Database, database, rowsOf, statement, writeSession } from "./client";
 import { type Contact, contactColumns } from "./contacts";
-import { contacts, idempotencyKeys, ledger } from "./schema";
+import { contacts, idempotencyKeys, importReceipts, ledger } from "./schema";
 import {
 	addressHashes,
 	addSuppressionStatements,
@@ -248,7 +248,7 @@ export async function readErasureFacts(env: Bindings, contact: Contact): Promise
 /**
  * The erasure in one batch: suppressions kept, the contact's ledger rows scrubbed of everything a
  * person or provider could have written freely (and the IP and user agent on its addresses'
- * suppression rows), its idempotency keys, row, blocklist entries and dead letters deleted, and an
+ * suppression rows), its idempotency keys, import receipt, row, blocklist entries and dead letters deleted, and an
  * `Erase` row added. Returns the Erase row's id.
  */
 export async function eraseContactRows(
@@ -284,6 +284,7 @@ export async function eraseContactRows(
 			sql`UPDATE ledger SET ip = NULL, user_agent = NULL WHERE contact_id IN (SELECT value FROM json_each(${JSON.stringify(input.suppressionSubjects)}))`,
 		),
 		db.delete(idempotencyKeys).where(eq(idempotencyKeys.contactId, contact.id)),
+		db.delete(importReceipts).where(eq(importReceipts.contactId, contact.id)),
 		db.delete(contacts).where(eq(contacts.id, contact.id)),
 		statement(
 			db,

@@ -209,3 +209,19 @@ export const importChunks = sqliteTable(
 	},
 	(t) => [primaryKey({ columns: [t.jobId, t.firstLine] })],
 );
+
+/**
+ * Per contact, the last import line it was found already to be as the line says (or was created
+ * from): the line's hash with the import's settings, and the contact's version then. While the
+ * version stays, the same line again is unchanged without a lookup (src/imports/receipts.ts). Only
+ * a hash: erased with the contact.
+ */
+export const importReceipts = sqliteTable(
+	"import_receipts",
+	{
+		contactId: text().primaryKey(),
+		lineHash: text().notNull(),
+		version: integer().notNull(),
+	},
+	(t) => [index("import_receipts_line_hash").on(t.lineHash)],
+);

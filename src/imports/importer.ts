@@ -5,12 +5,14 @@
  * found with one D1 batch (by externalId, email+BU, phone+BU), the addresses of contacts to be
  * created are checked against the suppressions with one more; then each line is planned: which
  * contact (planIdentity) and which events change it (importLineEvents; equal and older values
- * change nothing). New contacts are created set-based: their state reduced from the line's events
+ * change nothing). A line the import saw before, whose contact is unchanged since (an import receipt,
+ * src/imports/receipts.ts), is unchanged without a lookup: found first, by one statement for the
+ * whole chunk. New contacts are created set-based: their state reduced from the line's events
  * (applyToNewContact, the reducer every path uses), rows, ledger rows and idempotency keys in one D1 batch
  * for the whole chunk (src/db/contact-creates.ts says why writing around the actors is safe for
  * them). Existing contacts that change go through their actors (profile through the upsert
  * functions, events through `recordEvents`, source `import`), six at a time. A line that changes
- * nothing costs no write: importing a file again adds no ledger row.
+ * nothing costs no contact write: importing a file again adds no ledger row (only receipts).
  *
  * Every event carries an idempotency key `import:<sha-256 of contact id, the contact's updatedAt as
  * read, line number, event, channel, topic>`: two imports of one file running at the same time
@@ -48,6 +50,7 @@ import {
 import { upsertLead, upsertUser } from "../contacts/upsert";
 import { type NewContact, recordChunk, recordedChunks } from "../db/contact-creates";
 import { type Contact, findContactsNamedBy, findOrCreateLead, insertContact } from "../db/contacts";
+import { keepReceipts, type Receipt, type ReceiptProbe, settledLines } from "../db/import-receipts";
 import { findSuppressed } from "../db/suppressions";
 import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
@@ -55,6 +58,7 @@ import { sha256Hex } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { CONNECTIONS, inParallel, yieldToEventLoop } from "../parallel";
 import { BodyTooLargeError, readCsv, readLines } from "./csv-reader";
+import { lineReceipt, receiptPrefix } from "./receipts";
 
 export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
 export const MAX_IMPORT_LINES = 100_000;
@@ -145,6 +149,10 @@ import { LineFailure, ndjsonCells, type ParsedLine, parseLine } from "./lines";
 
 interface LineWork {
 	parsed: ParsedLine;
+	/** The line's receipt hash (src/imports/receipts.ts). */
+	receipt: string;
+	/** The contact already is what the line says, whenever it comes again (importLineEvents). */
+	settled: boolean;
 	/** A profile change through the upsert functions, before the events. */
 	profile: (() => Promise<Contact>) | null;
 	events: ConsentEvent[];
@@ -232,13 +240,17 @@ class Importer {
 	#written = 0;
 	/** An import job's chunks recorded by an earlier attempt, by first line. */
 	#recorded = new Map<number, ChunkReport>();
+	/** The import's part of every line's receipt hash. */
+	readonly #receiptPrefix: string;
 
 	constructor(
 		private readonly env: Bindings,
 		private readonly options: ImportOptions,
 		private readonly topics: Map<string, TopicDefinition>,
 		private readonly budget: number,
-	) {}
+	) {
+		this.#receiptPrefix = receiptPrefix({ channel: options.channel, optedOut: options.optedOut, topics });
+	}
 
 	/** A job's chunks recorded from the first line of this invocation on: one query. */
 	async loadRecorded() {
@@ -297,23 +309,30 @@ class Importer {
 			this.clearBatch();
 			return;
 		}
-		if (this.#spent + 4 > this.budget) this.stop(firstLine, waiting);
+		if (this.#spent + 5 > this.budget) this.stop(firstLine, waiting);
 		// Other requests (an import job's own progress report too) get their turn between chunks.
 		await yieldToEventLoop();
-		this.#spent += 3;
-		const lookup = await this.lookup(batch);
-		const suppressed = await this.suppressedAmong(batch, lookup);
 		const chunk: ChunkReport = emptyReport();
+		const receipts = this.receiptsOf(batch);
+		this.#spent += 1;
+		const settled = await this.settled(receipts);
+		chunk.unchanged += settled.size;
+		const rest = settled.size > 0 ? batch.filter((parsed) => !settled.has(parsed)) : batch;
+		this.#spent += rest.length > 0 ? 4 : 0;
+		const lookup = rest.length > 0 ? await this.lookup(rest) : new Map<string, Contact>();
+		const suppressed = rest.length > 0 ? await this.suppressedAmong(rest, lookup) : new Set<string>();
 		const work = new Map<string, ContactWork>();
-		for (const parsed of batch) {
+		for (const parsed of rest) {
 			try {
-				this.plan(parsed, lookup, suppressed, work);
+				this.plan(parsed, receipts.get(parsed) ?? "", lookup, suppressed, work);
 			} catch (error) {
 				if (!(error instanceof LineFailure)) throw error;
 				this.fail(parsed.line, error, chunk);
 			}
 		}
-		const fixed = 5;
+		// The new contacts' batch (five statements, a job's chunk record among them, and their
+		// receipts), and the receipts of the lines found unchanged.
+		const fixed = 7;
 		let works = [...work.values()];
 		const cost = (list: ContactWork[]) => fixed + list.reduce((sum, contactWork) => sum + writeCost(contactWork), 0);
 		let until: number | undefined;
@@ -332,6 +351,7 @@ class Importer {
 		const created = works.filter((contactWork) => contactWork.contact === null);
 		const existing = works.filter((contactWork) => contactWork.contact !== null);
 		await inParallel(existing, CONNECTIONS, (contactWork) => this.write(contactWork, chunk));
+		await keepReceipts(this.env, existing.flatMap(receiptOfUnchanged));
 		await this.create(created, chunk, firstLine, until);
 		this.merge(chunk);
 		if (until !== undefined) this.stop(until, waiting);
@@ -365,6 +385,35 @@ class Importer {
 		for (const error of chunk.errors) this.fail(error.line, new LineFailure(error.error, error.message));
 		this.report.failed += chunk.failed - chunk.errors.length;
 		this.report.errorsTruncated ||= chunk.errorsTruncated;
+	}
+
+	/** Each line's receipt hash, for lines of units this import may write (the others fail in `plan`). */
+	private receiptsOf(batch: ParsedLine[]): Map<ParsedLine, string> {
+		const units = this.options.businessUnits;
+		const receipts = new Map<ParsedLine, string>();
+		for (const line of batch) {
+			const businessUnit = line.businessUnit ?? this.options.businessUnit;
+			if (units && !units.includes(businessUnit)) continue;
+			receipts.set(line, lineReceipt(this.#receiptPrefix, line, businessUnit));
+		}
+		return receipts;
+	}
+
+	/** The lines whose receipt still holds: unchanged, with nothing to look up. One statement. */
+	private async settled(receipts: Map<ParsedLine, string>): Promise<Set<ParsedLine>> {
+		const lines: ParsedLine[] = [];
+		const probes: ReceiptProbe[] = [];
+		for (const [line, hash] of receipts) {
+			lines.push(line);
+			const { externalId, email, phone } = line;
+			probes.push({ hash, businessUnit: line.businessUnit ?? this.options.businessUnit, externalId, email, phone });
+		}
+		const found = new Set<ParsedLine>();
+		for (const position of await settledLines(this.env, probes)) {
+			const line = lines[position];
+			if (line) found.add(line);
+		}
+		return found;
 	}
 
 	/** The contacts the batch names, by externalId, email+BU and phone+BU: one D1 batch of three reads. */
@@ -425,7 +474,13 @@ class Importer {
 	}
 
 	/** Decides the line's contact, profile change and events (no writes yet). */
-	private plan(line: ParsedLine, lookup: Lookup, suppressed: Set<string>, work: Map<string, ContactWork>) {
+	private plan(
+		line: ParsedLine,
+		receipt: string,
+		lookup: Lookup,
+		suppressed: Set<string>,
+		work: Map<string, ContactWork>,
+	) {
 		const env = this.env;
 		const businessUnit = line.businessUnit ?? this.options.businessUnit;
 		const emailOwner = (line.email && lookup.get(byEmail(businessUnit, line.email))) || null;
@@ -485,12 +540,12 @@ class Importer {
 		// (by externalId on one line, by email on another): its lines share one write, in order.
 		const key = contact ? contact.id : `new:${line.line}`;
 		const existing = work.get(key);
-		const { events, state } = this.eventsFor(
+		const { events, state, settled } = this.eventsFor(
 			line,
 			existing?.state ?? contact?.consent ?? emptyConsentState(),
 			targetUnit,
 		);
-		const entry: LineWork = { parsed: line, profile, events, failure: null };
+		const entry: LineWork = { parsed: line, receipt, settled, profile, events, failure: null };
 		if (existing) {
 			existing.state = state;
 			existing.lines.push(entry);
@@ -579,6 +634,8 @@ class Importer {
 					await attachConfirmationLinks(this.env, id, events, this.topics, this.options.linkBase());
 				}
 				const outcome = applyToNewContact(events, { topicOf, origin: this.options.context });
+				// The line again against the state it made: settled (nearly always), it gets a receipt.
+				const settled = entry.receipt !== "" && this.eventsFor(parsed, outcome.state, businessUnit).settled;
 				planned.push({
 					work,
 					contact: {
@@ -589,6 +646,7 @@ class Importer {
 						businessUnit,
 						state: outcome.state,
 						rows: outcome.rows,
+						receipt: settled ? entry.receipt : null,
 					},
 				});
 			} catch (error) {
@@ -643,6 +701,17 @@ async function incomingEvents(
 		}
 	}
 	return events;
+}
+
+/**
+ * The receipt of an existing contact whose lines changed nothing and are settled: its version as
+ * read, and its last line. (A contact some line changed has a new version: no receipt.)
+ */
+function receiptOfUnchanged(work: ContactWork): Receipt[] {
+	const last = work.lines.at(-1);
+	if (!work.contact || !last?.receipt) return [];
+	const unchanged = work.lines.every((entry) => entry.settled && !entry.profile && entry.failure === null);
+	return unchanged ? [{ contactId: work.contact.id, hash: last.receipt, version: work.contact.version }] : [];
 }
 
 /** The line error for each refusal of the domain. */

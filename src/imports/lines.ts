@@ -30,6 +30,22 @@ export class LineFailure extends Error {
 	}
 }
 
+/** A line that names no one and says nothing yet. */
+export function blankLine(line: number): ParsedLine {
+	return {
+		line,
+		externalId: null,
+		email: null,
+		phone: null,
+		businessUnit: null,
+		timestamp: null,
+		optedOut: [],
+		bounced: [],
+		blocked: null,
+		topics: [],
+	};
+}
+
 const BOOLEANS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
 
 /** A cell or JSON value as text; null for empty. Undoes the export's formula neutralization. */
@@ -73,18 +89,7 @@ export function parseLine(
 	countryOf: (businessUnit: string | null) => string | undefined = () => undefined,
 ): ParsedLine {
 	let phoneText: string | null = null;
-	const parsed: ParsedLine = {
-		line,
-		externalId: null,
-		email: null,
-		phone: null,
-		businessUnit: null,
-		timestamp: null,
-		optedOut: [],
-		bounced: [],
-		blocked: null,
-		topics: [],
-	};
+	const parsed = blankLine(line);
 	for (const [column, value] of cells) {
 		switch (column.kind) {
 			case "ignored":

@@ -8,26 +8,13 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Bindings } from "../../../src/env";
-import { ImportLimitError, type ImportOptions, type ImportReport, importContacts } from "../../../src/imports/importer";
+import { ImportLimitError, type ImportReport, importContacts } from "../../../src/imports/importer";
 import worker from "../../../src/index";
 import { countingEnv, INVOCATION_BUDGET } from "../../budget";
 import { ADMIN, BASE, unique } from "../../helpers";
+import { bodyOf, importOptions } from "../../imports";
 
 const bindings = env as unknown as Bindings;
-
-const options = (businessUnit: string, extra: Partial<ImportOptions> = {}): ImportOptions => ({
-	format: "csv",
-	businessUnit,
-	channel: null,
-	optedOut: null,
-	unknownColumns: "reject",
-	businessUnits: null,
-	context: { source: "import", ip: null, userAgent: null, campaign: null, receivedAt: new Date().toISOString() },
-	linkBase: () => BASE,
-	...extra,
-});
-
-const bodyOf = (text: string) => new Response(text).body as ReadableStream<Uint8Array>;
 
 async function ledgerCount(businessUnit: string) {
 	const row = await env.DB.prepare(
@@ -54,7 +41,7 @@ async function importInInvocations(csv: string, businessUnit: string): Promise<I
 	let fromLine = 0;
 	for (;;) {
 		const { env: counted, counts } = countingEnv(bindings);
-		const outcome = await importContacts(counted, bodyOf(csv), options(businessUnit, { fromLine })).catch(
+		const outcome = await importContacts(counted, bodyOf(csv), importOptions(businessUnit, { fromLine })).catch(
 			(error: unknown) => error,
 		);
 		expect(counts.total).toBeLessThanOrEqual(INVOCATION_BUDGET);
@@ -108,7 +95,7 @@ describe("an import within the invocation budget", () => {
 		const created = await importContacts(
 			bindings,
 			bodyOf(["email,optedOut", ...emails.map((email) => `${email},false`)].join("\n")),
-			options(businessUnit),
+			importOptions(businessUnit),
 		);
 		expect(created).toMatchObject({ created: 1500, failed: 0 });
 		const before = await ledgerCount(businessUnit);
@@ -133,7 +120,7 @@ describe("an import within the invocation budget", () => {
 		await importContacts(
 			bindings,
 			bodyOf(["externalId,email", ...users.map((id) => `${id},${id}@example.de`)].join("\n")),
-			options(businessUnit),
+			importOptions(businessUnit),
 		);
 		const before = await ledgerCount(businessUnit);
 		// A new phone (a profile change through the upsert functions) and an opt-out on every line.
@@ -151,7 +138,7 @@ describe("an import within the invocation budget", () => {
 	it("reports the line numbers of the whole file for a part of it", async () => {
 		const businessUnit = unique("bud");
 		const part = ["email,optedOut", `ok@${businessUnit}.example,true`, "broken,true"].join("\n");
-		const report = await importContacts(bindings, bodyOf(part), options(businessUnit, { lineOffset: 4000 }));
+		const report = await importContacts(bindings, bodyOf(part), importOptions(businessUnit, { lineOffset: 4000 }));
 		expect(report).toMatchObject({ processed: 2, created: 1, failed: 1 });
 		expect(report.errors.map((error) => error.line)).toEqual([4003]);
 	});

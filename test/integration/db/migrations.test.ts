@@ -625,6 +625,18 @@ describe("migrations", () => {
 			expect(String(row?.created_at)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 			await env.MIGRATION_DB.prepare("DELETE FROM jobs").run();
 		});
+
+		it("adds import_receipts empty (0008): stored contacts have none, so their next import reads them", async () => {
+			expect(after.get("import_receipts")?.rows).toEqual([]);
+			const contact = after.get("contacts")?.rows[0];
+			const kept = await env.MIGRATION_DB.prepare(
+				"INSERT INTO import_receipts (contact_id, line_hash, version) VALUES (?, '0123456789abcdef', ?) RETURNING *",
+			)
+				.bind(contact?.id, contact?.version)
+				.first();
+			expect(kept).toEqual({ contact_id: contact?.id, line_hash: "0123456789abcdef", version: contact?.version });
+			await env.MIGRATION_DB.prepare("DELETE FROM import_receipts").run();
+		});
 	});
 
 	it("make the schema src/db/schema.ts describes on a new database", async () => {

@@ -4,6 +4,7 @@ import type { Bindings } from "../../../src/env";
 import { type ImportJobOptions, uploadKey } from "../../../src/jobs/import-job";
 import { newJobId } from "../../../src/jobs/jobs";
 import { api, BASE, eventually, json, unique } from "../../helpers";
+import { importOptions } from "../../imports";
 
 /** POST /v1/imports/contacts with a raw body. */
 export function importFile(
@@ -72,14 +73,10 @@ export async function importJob(businessUnit: string, csv: string) {
 	const id = newJobId("import");
 	const bytes = new TextEncoder().encode(csv);
 	await env.JOB_FILES.put(uploadKey(id), bytes);
+	const { linkBase: _, ...asImported } = importOptions(businessUnit);
 	const options: ImportJobOptions = {
-		format: "csv",
-		businessUnit,
-		channel: null,
-		optedOut: null,
-		unknownColumns: "reject",
+		...asImported,
 		businessUnits: null,
-		context: { source: "import", ip: null, userAgent: null, campaign: null, receivedAt: new Date().toISOString() },
 		requestUrl: `${BASE}/v1/imports/contacts`,
 		size: bytes.length,
 	};
