@@ -2,7 +2,7 @@
 -- the same version is unchanged without a lookup. New and empty: nothing to backfill.
 CREATE TABLE `import_receipts` (
 	`contact_id` text PRIMARY KEY NOT NULL,
-	`line_hash` text NOT NULL,
+	`line_hash` integer NOT NULL,
 	`version` integer NOT NULL
 );
 --> statement-breakpoint

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import type { ImportLineFacts } from "../src/consent/import-lines";
 import { CONFIRMATION_REQUIRED } from "../src/consent/reducer";
 import { CHANNELS, type Channel, type ConsentEvent } from "../src/consent/types";
-import { TEST_TOPICS } from "./topics";
+import { TEST_TOPICS, testTopicOf } from "./topics";
 
 export type TimelessEvent = Omit<ConsentEvent, "occurredAt">;
 
@@ -85,3 +85,26 @@ export const importLineFacts: fc.Arbitrary<ImportLineFacts> = fc.record({
 		{ selector: (entry) => entry.key, maxLength: 2 },
 	),
 });
+
+/**
+ * A line that subscribes to a topic (or confirms it) and opts out of the topic's channel: the
+ * confirmation reopens the channel and closes its other subscriptions, the opt-out closes it again.
+ * Such a line settles only on its second import.
+ */
+export function contradictsItself(
+	line: ImportLineFacts,
+	settings: { channel: Channel | null; optedOut: boolean | null },
+): boolean {
+	const optsOut = [...line.optedOut.map((entry) => (entry.channel ? entry : { ...entry, channel: settings.channel }))];
+	if (settings.optedOut === true && !line.optedOut.some((entry) => entry.channel === null)) {
+		optsOut.push({ channel: settings.channel, value: true });
+	}
+	return line.topics.some(({ key, status }) => {
+		const topic = testTopicOf(key);
+		return (
+			status !== "unsubscribed" &&
+			topic !== undefined &&
+			optsOut.some((entry) => entry.value && (entry.channel === null || entry.channel === topic.channel))
+		);
+	});
+}

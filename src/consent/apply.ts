@@ -23,6 +23,11 @@ export interface EventToApply extends ConsentEvent {
 	confirmUrl?: string;
 	/** Where this event came from, when it differs from its batch's (a queue batch of many messages). */
 	origin?: EventOrigin;
+	/**
+	 * Not recorded when it changes nothing: an import's event, which the importer chose as a change
+	 * without the contact's history (a late event replayed in time order may change less).
+	 */
+	onlyIfItChanges?: boolean;
 }
 
 /** A ledger row as the actor and the importer write it. */
@@ -82,9 +87,12 @@ export function applyBatch(
 		}
 		if (history === null && isLate(current, event)) return { needsHistory: true };
 		const before = current;
-		current = applyArrived(current, event, options.topicOf, history);
+		const after = applyArrived(current, event, options.topicOf, history);
+		const effect = effectOf(event, before, after);
+		// As if it had not come: not even its time is kept.
+		if (event.onlyIfItChanges && effect.changes.length === 0) continue;
+		current = after;
 		if (history !== null && isPreferenceEvent(event)) history.push(event);
-		const effect = effectOf(event, before, current);
 		const properties = { ...event.properties };
 		if (event.confirmUrl && event.topic && current.topics[event.topic]?.status === "pending") {
 			properties.confirmUrl = event.confirmUrl;

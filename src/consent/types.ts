@@ -108,6 +108,8 @@ export interface IncomingEvent {
 	properties?: Record<string, unknown>;
 	timestamp?: string;
 	idempotencyKey?: string | null;
+	/** Not recorded when it changes nothing (an import's event; EventToApply.onlyIfItChanges). */
+	onlyIfItChanges?: boolean;
 }
 
 export interface FieldChange {

@@ -129,7 +129,11 @@ export function resolveIncoming(
 			businessUnit,
 		);
 		if ("error" in resolved) errors.push({ path: `events.${index}`, message: resolved.error });
-		else events.push({ ...resolved.event, idempotencyKey: raw.idempotencyKey ?? null });
+		else {
+			const event: EventToApply = { ...resolved.event, idempotencyKey: raw.idempotencyKey ?? null };
+			if (raw.onlyIfItChanges) event.onlyIfItChanges = true;
+			events.push(event);
+		}
 	});
 	if (errors.length > 0) throw new ConsentError("invalid_event", `${errors[0]?.path}: ${errors[0]?.message}`, errors);
 	return events;

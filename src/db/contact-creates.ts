@@ -28,7 +28,7 @@ export interface NewContact {
 	state: ConsentState;
 	rows: LedgerRow[];
 	/** The hash of the import line it is made from, when that line is settled on it (src/imports/receipts.ts). */
-	receipt?: string | null;
+	receipt?: number | null;
 }
 
 export interface ChunkRecord {

@@ -5,43 +5,36 @@
 import { sql } from "drizzle-orm";
 import { database, runValues, statement, valuesOf } from "./client";
 
-/** A line to look for: its receipt hash, business unit and the identifiers it names. */
-export interface ReceiptProbe {
-	hash: string;
-	businessUnit: string;
-	externalId: string | null;
-	email: string | null;
-	phone: string | null;
-}
-
 export interface Receipt {
 	contactId: string;
-	hash: string;
+	hash: number;
 	version: number;
 }
 
 /**
- * The positions of the probes whose contact is still the one their receipt was made for: same
- * hash, same version, in the line's unit, carrying every identifier the line names. One statement,
- * driven by the receipts' hash index; it answers positions only.
+ * Of these receipt hashes of lines in `businessUnit`, the positions whose contact is still the one
+ * the receipt was kept for: at the same version, in that unit. One statement, driven by the
+ * receipts' hash index; it answers positions only. (That the contact carries the line's
+ * identifiers is the receipt's own condition: `receiptFor`, src/imports/importer.ts.)
  */
-export async function settledLines(env: { DB: D1Database }, probes: readonly ReceiptProbe[]): Promise<Set<number>> {
-	if (probes.length === 0) return new Set();
-	const values = JSON.stringify(probes.map((p) => [p.hash, p.businessUnit, p.externalId, p.email, p.phone]));
-	const rows = await runValues(
-		valuesOf<[number]>(
+export async function settledLines(
+	env: { DB: D1Database },
+	businessUnit: string,
+	hashes: readonly number[],
+): Promise<number[]> {
+	if (hashes.length === 0) return [];
+	// One row with every position as a JSON array: a row per line would cost more to hand over.
+	const [row] = await runValues(
+		valuesOf<[string]>(
 			database(env),
 			// CROSS JOIN fixes the order: json_each drives index lookups (SQLite would otherwise scan).
-			sql`SELECT r.key FROM json_each(${values}) r
-				CROSS JOIN import_receipts ir ON ir.line_hash = r.value ->> 0
+			sql`SELECT json_group_array(r.key) FROM json_each(${JSON.stringify(hashes)}) r
+				CROSS JOIN import_receipts ir ON ir.line_hash = r.value
 				CROSS JOIN contacts c ON c.id = ir.contact_id AND c.version = ir.version
-				WHERE c.business_unit = r.value ->> 1
-				  AND (r.value ->> 2 IS NULL OR c.external_id = r.value ->> 2)
-				  AND (r.value ->> 3 IS NULL OR c.email = r.value ->> 3)
-				  AND (r.value ->> 4 IS NULL OR c.phone = r.value ->> 4)`,
+				WHERE c.business_unit = ${businessUnit}`,
 		),
 	);
-	return new Set(rows.map(([position]) => position));
+	return row ? (JSON.parse(row[0]) as number[]) : [];
 }
 
 /**

@@ -220,7 +220,7 @@ export const importReceipts = sqliteTable(
 	"import_receipts",
 	{
 		contactId: text().primaryKey(),
-		lineHash: text().notNull(),
+		lineHash: integer().notNull(),
 		version: integer().notNull(),
 	},
 	(t) => [index("import_receipts_line_hash").on(t.lineHash)],

@@ -50,7 +50,7 @@ import {
 import { upsertLead, upsertUser } from "../contacts/upsert";
 import { type NewContact, recordChunk, recordedChunks } from "../db/contact-creates";
 import { type Contact, findContactsNamedBy, findOrCreateLead, insertContact } from "../db/contacts";
-import { keepReceipts, type Receipt, type ReceiptProbe, settledLines } from "../db/import-receipts";
+import { keepReceipts, type Receipt, settledLines } from "../db/import-receipts";
 import { findSuppressed } from "../db/suppressions";
 import { loadTopics } from "../db/topics";
 import { type Bindings, getConfig } from "../env";
@@ -65,6 +65,8 @@ export const MAX_IMPORT_LINES = 100_000;
 export const MAX_REPORTED_ERRORS = 1000;
 /** Lines per chunk: one round of lookups, one batch for the new contacts, the existing ones' writes. */
 const BATCH_LINES = 1000;
+/** Business units of a chunk whose lines are checked against their receipts (one statement each). */
+const RECEIPT_UNITS = 3;
 /** D1 queries plus Durable Object calls one invocation may make (Cloudflare's limit on Workers Paid). */
 export const INVOCATION_BUDGET = 1000;
 /** Kept back from the budget for the caller's own queries (the key, the topics, a job's progress). */
@@ -149,8 +151,8 @@ import { LineFailure, ndjsonCells, type ParsedLine, parseLine } from "./lines";
 
 interface LineWork {
 	parsed: ParsedLine;
-	/** The line's receipt hash (src/imports/receipts.ts). */
-	receipt: string;
+	/** The line's receipt hash (src/imports/receipts.ts); null for a line of a unit the key may not write. */
+	receipt: number | null;
 	/** The contact already is what the line says, whenever it comes again (importLineEvents). */
 	settled: boolean;
 	/** A profile change through the upsert functions, before the events. */
@@ -241,7 +243,7 @@ class Importer {
 	/** An import job's chunks recorded by an earlier attempt, by first line. */
 	#recorded = new Map<number, ChunkReport>();
 	/** The import's part of every line's receipt hash. */
-	readonly #receiptPrefix: string;
+	readonly #receiptPrefix: number;
 
 	constructor(
 		private readonly env: Bindings,
@@ -309,12 +311,11 @@ class Importer {
 			this.clearBatch();
 			return;
 		}
-		if (this.#spent + 5 > this.budget) this.stop(firstLine, waiting);
+		if (this.#spent + RECEIPT_UNITS + 4 > this.budget) this.stop(firstLine, waiting);
 		// Other requests (an import job's own progress report too) get their turn between chunks.
 		await yieldToEventLoop();
 		const chunk: ChunkReport = emptyReport();
 		const receipts = this.receiptsOf(batch);
-		this.#spent += 1;
 		const settled = await this.settled(receipts);
 		chunk.unchanged += settled.size;
 		const rest = settled.size > 0 ? batch.filter((parsed) => !settled.has(parsed)) : batch;
@@ -324,7 +325,7 @@ class Importer {
 		const work = new Map<string, ContactWork>();
 		for (const parsed of rest) {
 			try {
-				this.plan(parsed, receipts.get(parsed) ?? "", lookup, suppressed, work);
+				this.plan(parsed, receipts.get(parsed) ?? null, lookup, suppressed, work);
 			} catch (error) {
 				if (!(error instanceof LineFailure)) throw error;
 				this.fail(parsed.line, error, chunk);
@@ -351,7 +352,11 @@ class Importer {
 		const created = works.filter((contactWork) => contactWork.contact === null);
 		const existing = works.filter((contactWork) => contactWork.contact !== null);
 		await inParallel(existing, CONNECTIONS, (contactWork) => this.write(contactWork, chunk));
-		await keepReceipts(this.env, existing.flatMap(receiptOfUnchanged));
+		const unitOf = (line: ParsedLine) => line.businessUnit ?? this.options.businessUnit;
+		await keepReceipts(
+			this.env,
+			existing.flatMap((contactWork) => receiptOfUnchanged(contactWork, unitOf)),
+		);
 		await this.create(created, chunk, firstLine, until);
 		this.merge(chunk);
 		if (until !== undefined) this.stop(until, waiting);
@@ -388,9 +393,9 @@ class Importer {
 	}
 
 	/** Each line's receipt hash, for lines of units this import may write (the others fail in `plan`). */
-	private receiptsOf(batch: ParsedLine[]): Map<ParsedLine, string> {
+	private receiptsOf(batch: ParsedLine[]): Map<ParsedLine, number> {
 		const units = this.options.businessUnits;
-		const receipts = new Map<ParsedLine, string>();
+		const receipts = new Map<ParsedLine, number>();
 		for (const line of batch) {
 			const businessUnit = line.businessUnit ?? this.options.businessUnit;
 			if (units && !units.includes(businessUnit)) continue;
@@ -399,19 +404,28 @@ class Importer {
 		return receipts;
 	}
 
-	/** The lines whose receipt still holds: unchanged, with nothing to look up. One statement. */
-	private async settled(receipts: Map<ParsedLine, string>): Promise<Set<ParsedLine>> {
-		const lines: ParsedLine[] = [];
-		const probes: ReceiptProbe[] = [];
-		for (const [line, hash] of receipts) {
-			lines.push(line);
-			const { externalId, email, phone } = line;
-			probes.push({ hash, businessUnit: line.businessUnit ?? this.options.businessUnit, externalId, email, phone });
+	/**
+	 * The lines whose receipt still holds: unchanged, with nothing to look up. One statement per
+	 * business unit the lines are in (nearly always one), for the RECEIPT_UNITS units with the most
+	 * lines; the lines of any others are looked up as usual.
+	 */
+	private async settled(receipts: Map<ParsedLine, number>): Promise<Set<ParsedLine>> {
+		const byUnit = new Map<string, ParsedLine[]>();
+		for (const line of receipts.keys()) {
+			const businessUnit = line.businessUnit ?? this.options.businessUnit;
+			const lines = byUnit.get(businessUnit);
+			if (lines) lines.push(line);
+			else byUnit.set(businessUnit, [line]);
 		}
 		const found = new Set<ParsedLine>();
-		for (const position of await settledLines(this.env, probes)) {
-			const line = lines[position];
-			if (line) found.add(line);
+		const largest = [...byUnit].sort((a, b) => b[1].length - a[1].length).slice(0, RECEIPT_UNITS);
+		for (const [businessUnit, lines] of largest) {
+			this.#spent++;
+			const hashes = lines.map((line) => receipts.get(line) as number);
+			for (const position of await settledLines(this.env, businessUnit, hashes)) {
+				const line = lines[position];
+				if (line) found.add(line);
+			}
 		}
 		return found;
 	}
@@ -476,7 +490,7 @@ class Importer {
 	/** Decides the line's contact, profile change and events (no writes yet). */
 	private plan(
 		line: ParsedLine,
-		receipt: string,
+		receipt: number | null,
 		lookup: Lookup,
 		suppressed: Set<string>,
 		work: Map<string, ContactWork>,
@@ -585,10 +599,12 @@ class Importer {
 		}
 		const applied = work.lines.filter((entry) => entry.failure === null);
 		const events = contact ? await incomingEvents(contact.id, version, applied) : [];
+		// Whether the actor recorded any of the events (with the contact's history it may find none a change).
+		let recorded = false;
 		if (contact && events.length > 0) {
 			const target = contact;
 			try {
-				await recordEvents(
+				const result = await recordEvents(
 					this.env,
 					{ businessUnit: target.businessUnit, contact: async () => target },
 					events,
@@ -596,6 +612,7 @@ class Importer {
 					this.options.linkBase,
 					this.topics,
 				);
+				recorded = result.ledgerIds.length > 0 || result.duplicates > 0;
 			} catch (error) {
 				const failure = lineFailureOf(error);
 				for (const entry of applied) if (entry.events.length > 0) entry.failure = failure;
@@ -604,7 +621,7 @@ class Importer {
 		for (const [index, entry] of work.lines.entries()) {
 			if (entry.failure) this.fail(entry.parsed.line, entry.failure, chunk);
 			else if (index === 0 && work.created) chunk.created++;
-			else if (entry.profile || entry.events.length > 0 || (index === 0 && work.create)) chunk.updated++;
+			else if (entry.profile || (entry.events.length > 0 && recorded) || (index === 0 && work.create)) chunk.updated++;
 			else chunk.unchanged++;
 		}
 	}
@@ -635,7 +652,7 @@ class Importer {
 				}
 				const outcome = applyToNewContact(events, { topicOf, origin: this.options.context });
 				// The line again against the state it made: settled (nearly always), it gets a receipt.
-				const settled = entry.receipt !== "" && this.eventsFor(parsed, outcome.state, businessUnit).settled;
+				const settled = entry.receipt !== null && this.eventsFor(parsed, outcome.state, businessUnit).settled;
 				planned.push({
 					work,
 					contact: {
@@ -697,6 +714,8 @@ async function incomingEvents(
 				properties: event.properties,
 				timestamp: entry.parsed.timestamp ?? undefined,
 				idempotencyKey: `import:${await sha256Hex(key)}`,
+				// Chosen as a change without the contact's history: its actor, which has it, decides.
+				onlyIfItChanges: true,
 			});
 		}
 	}
@@ -705,13 +724,22 @@ async function incomingEvents(
 
 /**
  * The receipt of an existing contact whose lines changed nothing and are settled: its version as
- * read, and its last line. (A contact some line changed has a new version: no receipt.)
+ * read, and its last line. (A contact some line changed has a new version: no receipt.) Only for a
+ * contact in the line's unit that carries every identifier the line names: while its version
+ * stays, no other contact can have them (they are unique), so the line can name no one else.
  */
-function receiptOfUnchanged(work: ContactWork): Receipt[] {
+function receiptOfUnchanged(work: ContactWork, businessUnitOf: (line: ParsedLine) => string): Receipt[] {
 	const last = work.lines.at(-1);
-	if (!work.contact || !last?.receipt) return [];
+	const contact = work.contact;
+	if (!contact || !last || last.receipt === null) return [];
 	const unchanged = work.lines.every((entry) => entry.settled && !entry.profile && entry.failure === null);
-	return unchanged ? [{ contactId: work.contact.id, hash: last.receipt, version: work.contact.version }] : [];
+	const line = last.parsed;
+	const named =
+		contact.businessUnit === businessUnitOf(line) &&
+		(line.externalId === null || line.externalId === contact.externalId) &&
+		(line.email === null || line.email === contact.email) &&
+		(line.phone === null || line.phone === contact.phone);
+	return unchanged && named ? [{ contactId: contact.id, hash: last.receipt, version: contact.version }] : [];
 }
 
 /** The line error for each refusal of the domain. */

@@ -179,6 +179,25 @@ describe("POST /v1/imports/contacts (CSV)", () => {
 		expect(new Set(ledger.map((row) => row.idempotency_key)).size).toBe(ledger.length);
 	});
 
+	it("records nothing for an old line that the contact's history outdates, however often it is imported", async () => {
+		const businessUnit = unique("imp");
+		const email = uniqueEmail();
+		// Email said no just now; the file is from January and opts in to every channel. Without the
+		// history the importer sees email's opt-out as newer but the other channels as never set, so it
+		// sends the Opt In; the actor replays it in time order: email stays out, and the other channels
+		// were never out: nothing changes, and nothing is recorded.
+		expect((await postEvents({ email, businessUnit }, [{ event: "Opt Out", channel: "email" }])).status).toBe(200);
+		const csv = `email,optedOut,timestamp\n${email},false,2026-01-15\n`;
+		for (let i = 0; i < 3; i++) {
+			const result = await report(await importFile(csv, `businessUnit=${businessUnit}`));
+			expect(result).toMatchObject({ processed: 1, updated: 0, unchanged: 1, failed: 0 });
+		}
+		expect((await ledgerOf(businessUnit)).map((row) => [row.event, row.channel, row.source])).toEqual([
+			["Opt Out", "email", "api"],
+		]);
+		expect((await json(await lead(email, businessUnit))).consent.channels.email.optedOut).toBe(true);
+	});
+
 	it("handles duplicate lines in one file in order: the last value wins, an exact repeat changes nothing", async () => {
 		const businessUnit = unique("imp");
 		const email = uniqueEmail();

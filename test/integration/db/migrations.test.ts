@@ -630,11 +630,11 @@ describe("migrations", () => {
 			expect(after.get("import_receipts")?.rows).toEqual([]);
 			const contact = after.get("contacts")?.rows[0];
 			const kept = await env.MIGRATION_DB.prepare(
-				"INSERT INTO import_receipts (contact_id, line_hash, version) VALUES (?, '0123456789abcdef', ?) RETURNING *",
+				"INSERT INTO import_receipts (contact_id, line_hash, version) VALUES (?, 4503599627370495, ?) RETURNING *",
 			)
 				.bind(contact?.id, contact?.version)
 				.first();
-			expect(kept).toEqual({ contact_id: contact?.id, line_hash: "0123456789abcdef", version: contact?.version });
+			expect(kept).toEqual({ contact_id: contact?.id, line_hash: 4503599627370495, version: contact?.version });
 			await env.MIGRATION_DB.prepare("DELETE FROM import_receipts").run();
 		});
 	});
