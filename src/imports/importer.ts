@@ -6,8 +6,8 @@
  * created are checked against the suppressions with one more; then each line is planned: which
  * contact (planIdentity) and which events change it (importLineEvents; equal and older values
  * change nothing). A line the import saw before, whose contact is unchanged since (an import receipt,
- * src/imports/receipts.ts), is unchanged without a lookup: found first, by one statement for the
- * whole chunk. New contacts are created set-based: their state reduced from the line's events
+ * src/imports/receipts.ts), is unchanged without a lookup: such lines are found first, by one
+ * statement per business unit of the chunk. New contacts are created set-based: their state reduced from the line's events
  * (applyToNewContact, the reducer every path uses), rows, ledger rows and idempotency keys in one D1 batch
  * for the whole chunk (src/db/contact-creates.ts says why writing around the actors is safe for
  * them). Existing contacts that change go through their actors (profile through the upsert
