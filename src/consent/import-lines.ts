@@ -65,14 +65,10 @@ export function importLineEvents(
 	if (defaults.optedOut !== null && !line.optedOut.some((entry) => entry.channel === null)) {
 		optedOut.unshift({ channel: defaults.channel, value: defaults.optedOut });
 	}
-	// A channel the line opens: opted in, or reopened by a confirmation (of a double-opt-in topic).
-	const confirms = (channel: Channel) =>
-		line.topics.some(({ key, status }) => {
-			const topic = topicOf(key);
-			return status === "subscribed" && topic?.doubleOptIn === true && topic.channel === channel;
-		});
-	const optsIn = (channel: Channel) =>
-		optedOut.some((o) => !o.value && (o.channel === null || o.channel === channel)) || confirms(channel);
+	// Unsubscribes from topics already unsubscribed in effect (their channel is opted out): dropped
+	// below if the line's other events leave that channel opted out. Our own export says
+	// "unsubscribed" there, and importing it back must change nothing.
+	const unsubscribedInEffect = new Set<ConsentEvent>();
 
 	for (const { key, status } of line.topics) {
 		const resolved = resolveTopic(topicOf(key), scope);
@@ -81,10 +77,9 @@ export function importLineEvents(
 		}
 		const topic = resolved.topic;
 		if (status === "unsubscribed") {
-			// Already unsubscribed in effect (its channel is opted out and the line does not open it): our own export says
-			// "unsubscribed" there, and importing it back must change nothing.
-			if (effectiveTopicStatus(start, key) === "unsubscribed" && !optsIn(topic.channel)) continue;
 			event("Unsubscribe", topic.channel, key);
+			if (effectiveTopicStatus(start, key) === "unsubscribed")
+				unsubscribedInEffect.add(candidates.at(-1) as ConsentEvent);
 		} else if (status === "pending") {
 			if (!topic.doubleOptIn) {
 				return {
@@ -103,11 +98,19 @@ export function importLineEvents(
 	for (const { channel, value } of optedOut) event(value ? "Opt Out" : "Opt In", channel);
 	for (const channel of line.bounced) event("Bounce", channel, null, { type: "hard" });
 	if (line.blocked !== null) event(line.blocked ? "Block" : "Unblock", null);
+	// Where the line's other events leave each channel, as the reducer says.
+	const others = candidates.filter((candidate) => !unsubscribedInEffect.has(candidate));
+	const end =
+		unsubscribedInEffect.size > 0
+			? others.reduce((state, candidate) => applyEvent(state, candidate, topicOf).state, start)
+			: start;
+	const stillClosed = (candidate: ConsentEvent) => end.channels[candidate.channel as Channel]?.optedOut === true;
 
 	let state = start;
 	const events: ConsentEvent[] = [];
 	let older = false;
 	for (const candidate of candidates) {
+		if (unsubscribedInEffect.has(candidate) && stillClosed(candidate)) continue;
 		// Without the contact's history at hand: a value older than the preference it sets is no news.
 		if (isSuperseded(state, candidate)) {
 			older = true;
