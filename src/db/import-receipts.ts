@@ -15,7 +15,8 @@ export interface Receipt {
  * Of these receipt hashes of lines in `businessUnit`, the positions whose contact is still the one
  * the receipt was kept for: at the same version, in that unit. One statement, driven by the
  * receipts' hash index; it answers positions only. (That the contact carries the line's
- * identifiers is the receipt's own condition: `receiptFor`, src/imports/importer.ts.)
+ * identifiers is a condition of keeping the receipt: `receiptOfUnchanged` in src/imports/importer.ts,
+ * and a new contact has exactly its line's.)
  */
 export async function settledLines(
 	env: { DB: D1Database },

@@ -284,7 +284,7 @@ class Importer {
 
 	/** Adds a parsed line; the batch is written first when full or when it names one of the line's contacts. */
 	async add(parsed: ParsedLine) {
-		const businessUnit = parsed.businessUnit ?? this.options.businessUnit;
+		const businessUnit = this.unitOf(parsed);
 		const keys = [
 			...(parsed.externalId ? [byExternalId(parsed.externalId)] : []),
 			...(parsed.email ? [byEmail(businessUnit, parsed.email)] : []),
@@ -352,10 +352,9 @@ class Importer {
 		const created = works.filter((contactWork) => contactWork.contact === null);
 		const existing = works.filter((contactWork) => contactWork.contact !== null);
 		await inParallel(existing, CONNECTIONS, (contactWork) => this.write(contactWork, chunk));
-		const unitOf = (line: ParsedLine) => line.businessUnit ?? this.options.businessUnit;
 		await keepReceipts(
 			this.env,
-			existing.flatMap((contactWork) => receiptOfUnchanged(contactWork, unitOf)),
+			existing.flatMap((contactWork) => receiptOfUnchanged(contactWork, (line) => this.unitOf(line))),
 		);
 		await this.create(created, chunk, firstLine, until);
 		this.merge(chunk);
@@ -392,13 +391,17 @@ class Importer {
 		this.report.errorsTruncated ||= chunk.errorsTruncated;
 	}
 
+	/** The business unit a line is in: its own, or the import's. */
+	private unitOf(line: ParsedLine): string {
+		return line.businessUnit ?? this.options.businessUnit;
+	}
+
 	/** Each line's receipt hash, for lines of units this import may write (the others fail in `plan`). */
 	private receiptsOf(batch: ParsedLine[]): Map<ParsedLine, number> {
-		const units = this.options.businessUnits;
 		const receipts = new Map<ParsedLine, number>();
 		for (const line of batch) {
-			const businessUnit = line.businessUnit ?? this.options.businessUnit;
-			if (units && !units.includes(businessUnit)) continue;
+			const businessUnit = this.unitOf(line);
+			if (!this.mayWrite(businessUnit)) continue;
 			receipts.set(line, lineReceipt(this.#receiptPrefix, line, businessUnit));
 		}
 		return receipts;
@@ -412,7 +415,7 @@ class Importer {
 	private async settled(receipts: Map<ParsedLine, number>): Promise<Set<ParsedLine>> {
 		const byUnit = new Map<string, ParsedLine[]>();
 		for (const line of receipts.keys()) {
-			const businessUnit = line.businessUnit ?? this.options.businessUnit;
+			const businessUnit = this.unitOf(line);
 			const lines = byUnit.get(businessUnit);
 			if (lines) lines.push(line);
 			else byUnit.set(businessUnit, [line]);
@@ -436,7 +439,7 @@ class Importer {
 		const emails = new Map<string, [string, string]>();
 		const phones = new Map<string, [string, string]>();
 		for (const line of batch) {
-			const businessUnit = line.businessUnit ?? this.options.businessUnit;
+			const businessUnit = this.unitOf(line);
 			if (line.externalId) externalIds.add(line.externalId);
 			if (line.email) emails.set(byEmail(businessUnit, line.email), [businessUnit, line.email]);
 			if (line.phone) phones.set(byPhone(businessUnit, line.phone), [businessUnit, line.phone]);
@@ -459,7 +462,7 @@ class Importer {
 	private async suppressedAmong(batch: ParsedLine[], lookup: Lookup): Promise<Set<string>> {
 		const addresses: string[] = [];
 		for (const line of batch) {
-			const businessUnit = line.businessUnit ?? this.options.businessUnit;
+			const businessUnit = this.unitOf(line);
 			const known =
 				(line.externalId && lookup.has(byExternalId(line.externalId))) ||
 				(line.email && lookup.has(byEmail(businessUnit, line.email))) ||
@@ -471,9 +474,14 @@ class Importer {
 		return findSuppressed(this.env, addresses);
 	}
 
-	private allowed(businessUnit: string) {
+	/** Whether the import's key may write in the unit. */
+	private mayWrite(businessUnit: string): boolean {
 		const units = this.options.businessUnits;
-		if (units && !units.includes(businessUnit)) {
+		return !units || units.includes(businessUnit);
+	}
+
+	private allowed(businessUnit: string) {
+		if (!this.mayWrite(businessUnit)) {
 			throw new LineFailure("forbidden_business_unit", `this key may not use business unit "${businessUnit}"`);
 		}
 	}
@@ -496,7 +504,7 @@ class Importer {
 		work: Map<string, ContactWork>,
 	) {
 		const env = this.env;
-		const businessUnit = line.businessUnit ?? this.options.businessUnit;
+		const businessUnit = this.unitOf(line);
 		const emailOwner = (line.email && lookup.get(byEmail(businessUnit, line.email))) || null;
 		const phoneOwner = (line.phone && lookup.get(byPhone(businessUnit, line.phone))) || null;
 		const user = (line.externalId && lookup.get(byExternalId(line.externalId))) || null;
@@ -638,7 +646,7 @@ class Importer {
 			const [entry] = work.lines;
 			if (!entry) continue;
 			const { parsed } = entry;
-			const businessUnit = parsed.businessUnit ?? this.options.businessUnit;
+			const businessUnit = this.unitOf(parsed);
 			const id = crypto.randomUUID();
 			try {
 				const events = resolveIncoming(
