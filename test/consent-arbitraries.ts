@@ -1,11 +1,12 @@
 /**
  * fast-check arbitraries of consent events over TEST_TOPICS, without their time (the properties
- * give each its own): the reducer's properties and the begin-time backfill's test draw from these.
+ * give each its own), import lines, and arrive(): the reducer's properties, the import lines' and the
+ * begin-time backfill's test draw from these.
  */
 import fc from "fast-check";
 import type { ImportLineFacts } from "../src/consent/import-lines";
-import { CONFIRMATION_REQUIRED } from "../src/consent/reducer";
-import { CHANNELS, type Channel, type ConsentEvent } from "../src/consent/types";
+import { applyArrived, CONFIRMATION_REQUIRED, isPreferenceEvent } from "../src/consent/reducer";
+import { CHANNELS, type Channel, type ConsentEvent, type ConsentState, emptyConsentState } from "../src/consent/types";
 import { TEST_TOPICS, testTopicOf } from "./topics";
 
 export type TimelessEvent = Omit<ConsentEvent, "occurredAt">;
@@ -107,4 +108,15 @@ export function contradictsItself(
 			optsOut.some((entry) => entry.value && (entry.channel === null || entry.channel === topic.channel))
 		);
 	});
+}
+
+/** Applies events in the order they arrive, keeping the preference history as the contact actor does. */
+export function arrive(events: readonly ConsentEvent[], start: ConsentState = emptyConsentState()): ConsentState {
+	let state = start;
+	const history: ConsentEvent[] = [];
+	for (const event of events) {
+		state = applyArrived(state, event, testTopicOf, history);
+		if (isPreferenceEvent(event)) history.push(event);
+	}
+	return state;
 }

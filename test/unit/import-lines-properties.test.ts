@@ -6,15 +6,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { importLineEvents } from "../../src/consent/import-lines";
-import { applyArrived, isPreferenceEvent } from "../../src/consent/reducer";
+import { CHANNELS, type Channel, type ConsentState } from "../../src/consent/types";
 import {
-	CHANNELS,
-	type Channel,
-	type ConsentEvent,
-	type ConsentState,
-	emptyConsentState,
-} from "../../src/consent/types";
-import {
+	arrive,
 	blockEvent,
 	bounceEvent,
 	contradictsItself,
@@ -22,23 +16,14 @@ import {
 	minutes,
 	preferenceEvent,
 } from "../consent-arbitraries";
-import { TEST_TOPICS, testTopicOf } from "../topics";
+import { TEST_TOPICS } from "../topics";
 
 const topics = new Map(TEST_TOPICS.map((topic) => [topic.key, topic]));
 
 /** A contact's state: events of any kind at times within the first 100 minutes, in any arrival order. */
 const state: fc.Arbitrary<ConsentState> = fc
 	.array(fc.tuple(fc.oneof(preferenceEvent, preferenceEvent, bounceEvent, blockEvent), fc.nat(100)), { maxLength: 10 })
-	.map((drawn) => {
-		let current = emptyConsentState();
-		const history: ConsentEvent[] = [];
-		for (const [event, minute] of drawn) {
-			const timed = { ...event, occurredAt: minutes(minute) };
-			current = applyArrived(current, timed, testTopicOf, history);
-			if (isPreferenceEvent(timed)) history.push(timed);
-		}
-		return current;
-	});
+	.map((drawn) => arrive(drawn.map(([event, minute]) => ({ ...event, occurredAt: minutes(minute) }))));
 
 const defaults = fc.record({
 	channel: fc.option(fc.constantFrom<Channel>(...CHANNELS)),

@@ -1,13 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { effectiveTopicStatus } from "../../src/consent/decision";
-import {
-	applyArrived,
-	applyEvent,
-	effectiveTopicSince,
-	isPreferenceEvent,
-	type TopicLookup,
-} from "../../src/consent/reducer";
+import { applyEvent, effectiveTopicSince, type TopicLookup } from "../../src/consent/reducer";
 import {
 	CHANNELS,
 	type Channel,
@@ -15,7 +9,7 @@ import {
 	type ConsentState,
 	emptyConsentState,
 } from "../../src/consent/types";
-import { blockEvent, bounceEvent, preferenceEvent } from "../consent-arbitraries";
+import { arrive, blockEvent, bounceEvent, preferenceEvent } from "../consent-arbitraries";
 import { testTopicOf } from "../topics";
 
 const topicOf: TopicLookup = testTopicOf;
@@ -29,17 +23,6 @@ const timeline = fc.array(preferenceEvent, { minLength: 1, maxLength: 14 }).map(
 		}),
 	),
 );
-
-/** Applies events in the order they arrive, keeping the preference history as the contact actor does. */
-function arrive(events: readonly ConsentEvent[], start: ConsentState = emptyConsentState()): ConsentState {
-	let state = start;
-	const history: ConsentEvent[] = [];
-	for (const event of events) {
-		state = applyArrived(state, event, topicOf, history);
-		if (isPreferenceEvent(event)) history.push(event);
-	}
-	return state;
-}
 
 /** The state of the events applied one after another in time order: what the person last said. */
 function inTimeOrder(events: readonly ConsentEvent[]): ConsentState {
