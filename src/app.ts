@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { secureHeaders } from "hono/secure-headers";
 import { apiKeysRouter } from "./api/api-keys";
 import { blocklistRouter } from "./api/blocklist";
 import { consentRouter } from "./api/consent";
@@ -19,8 +18,8 @@ import { XNG_AUTH_HEADER } from "./http/auth";
 import { bookmarks, documentBookmarks } from "./http/bookmark";
 import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
+import { securityHeaders } from "./http/security-headers";
 import { adminRouter } from "./web/admin/routes";
-import { CONTENT_SECURITY_POLICY } from "./web/common/csp";
 import { APP_CSS } from "./web/common/styles";
 import { themeRouter } from "./web/common/theme";
 import { confirmRouter } from "./web/confirm/routes";
@@ -64,14 +63,7 @@ export interface AppOptions {
 export function createApp(options: AppOptions = {}) {
 	const app = createRouter();
 
-	app.use(
-		secureHeaders({
-			contentSecurityPolicy: CONTENT_SECURITY_POLICY,
-			crossOriginEmbedderPolicy: false,
-			// A page that shows a unit's logo sets its own, slightly wider policy (src/web/common/csp.ts).
-			overwrite: false,
-		}),
-	);
+	app.use(securityHeaders());
 	const defaultBodyLimit = bodyLimit({
 		maxSize: MAX_BODY_BYTES,
 		onError: () => {
