@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readDatabase } from "../db/client";
 import { assertBusinessUnit, requireScope } from "../http/auth";
-import { BookmarkHeadersSchema } from "../http/bookmark";
+import { BOOKMARK_PARAMETER, sentBookmark } from "../http/bookmark";
 import { createRouter } from "../http/router";
 import { answerCheck, type Recipient } from "./check";
 
@@ -69,7 +69,8 @@ const getConsent = createRoute({
 	description: "Unknown recipients are allowed (an opt-out system) unless suppressed or the topic needs double opt-in.",
 	security: bearerScopes("consent:read"),
 	middleware: [requireScope("consent:read")] as const,
-	request: { query: ConsentQuerySchema, headers: BookmarkHeadersSchema },
+	request: { query: ConsentQuerySchema },
+	parameters: [BOOKMARK_PARAMETER],
 	responses: {
 		200: jsonResponse(
 			DecisionSchema.extend({ contactId: z.string().nullable() }).openapi("ConsentDecision"),
@@ -89,8 +90,8 @@ const postBatch = createRoute({
 		"The decision of GET /v1/consent for every recipient (each named by externalId, email or phone), for one channel, topic, kind and business unit. Unknown recipients are allowed unless suppressed or the topic needs double opt-in.",
 	security: bearerScopes("consent:read"),
 	middleware: [requireScope("consent:read")] as const,
+	parameters: [BOOKMARK_PARAMETER],
 	request: {
-		headers: BookmarkHeadersSchema,
 		body: jsonBody(BatchRequestSchema, {
 			channel: "email",
 			topic: "newsletter-kids",
@@ -122,42 +123,32 @@ export const consentRouter = createRouter()
 				: query.email !== undefined
 					? { email: query.email }
 					: { phone: query.phone as string };
-		const [result] = await answerCheck(
-			c.env,
-			readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null),
-			[recipient],
-			{
-				channel: query.channel,
-				topicKey: query.topic ?? null,
-				kind: query.kind,
-				businessUnit: query.businessUnit,
-				readableUnits: principal.businessUnits,
-				unitOfUser: ownUnit
-					? (found) => {
-							const businessUnit = found ?? query.businessUnit;
-							assertBusinessUnit(principal, businessUnit);
-							return businessUnit;
-						}
-					: undefined,
-			},
-		);
+		const [result] = await answerCheck(c.env, readDatabase(c.env, sentBookmark(c)), [recipient], {
+			channel: query.channel,
+			topicKey: query.topic ?? null,
+			kind: query.kind,
+			businessUnit: query.businessUnit,
+			readableUnits: principal.businessUnits,
+			unitOfUser: ownUnit
+				? (found) => {
+						const businessUnit = found ?? query.businessUnit;
+						assertBusinessUnit(principal, businessUnit);
+						return businessUnit;
+					}
+				: undefined,
+		});
 		return c.json(result as NonNullable<typeof result>, 200);
 	})
 	.openapi(postBatch, async (c) => {
 		const body = c.req.valid("json");
 		assertBusinessUnit(c.var.principal, body.businessUnit);
-		const results = await answerCheck(
-			c.env,
-			readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null),
-			body.recipients,
-			{
-				channel: body.channel,
-				topicKey: body.topic ?? null,
-				kind: body.kind,
-				businessUnit: body.businessUnit,
-				readableUnits: c.var.principal.businessUnits,
-			},
-		);
+		const results = await answerCheck(c.env, readDatabase(c.env, sentBookmark(c)), body.recipients, {
+			channel: body.channel,
+			topicKey: body.topic ?? null,
+			kind: body.kind,
+			businessUnit: body.businessUnit,
+			readableUnits: c.var.principal.businessUnits,
+		});
 		let allowedCount = 0;
 		for (const result of results) if (result.allowed) allowedCount++;
 		return c.json({ results: results.map(({ allowed, reason }) => ({ allowed, reason })), allowedCount }, 200);

@@ -18,7 +18,7 @@ import {
 	eventsCsv,
 } from "../exports/exports";
 import { assertBusinessUnit, type Principal, requireScope } from "../http/auth";
-import { BOOKMARK_HEADER, BookmarkHeadersSchema } from "../http/bookmark";
+import { BOOKMARK_PARAMETER, sentBookmark } from "../http/bookmark";
 import { ApiError, invalid } from "../http/errors";
 import { createRouter } from "../http/router";
 import { type ExportJobOptions, exportFile, startExportJob } from "../jobs/export-job";
@@ -128,7 +128,8 @@ const getContactsCsv = createRoute({
 	description: `One row per contact, by id. Columns: \`id, externalId, email, phone, businessUnit, createdAt, updatedAt, blocked\`, then \`optedOut:<channel>, bounced:<channel>\` (true/false) for email, sms, whatsapp and push, then \`lastOptedOutAt\`: when the latest opt-out period began, of \`channel\` when one is given, else the latest over the channels (it stays after the person opted back in; empty: never opted out), then \`topic:<key>\` for every topic (of the business unit, when one is given; by key): the effective status (\`subscribed\`, \`pending\`, \`unsubscribed\` — unsubscribed while the topic's channel is opted out), empty when the contact has none. The column names are those of POST /v1/imports/contacts (which skips \`lastOptedOutAt\`). Filters: \`status\` (${STATUS_MEANING}), with \`from\` and \`to\` on the time that status began; without a status, \`from\` and \`to\` select by the contact's last change (updatedAt). ${STATUS_BEGIN} Examples: \`status=opted_out&from=2026-03-01&to=2026-04-01\` is everyone whose opt-out began in March and who is still opted out, whatever was edited since; \`status=returned&channel=email\` everyone who opted out of email before and accepts it now. ${STREAMING} ${SYNC_LIMIT("POST /v1/exports/contacts")}`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: ContactsQuerySchema, headers: BookmarkHeadersSchema },
+	request: { query: ContactsQuerySchema },
+	parameters: [BOOKMARK_PARAMETER],
 	responses: {
 		200: csvResponse("The CSV file"),
 		...errorResponses,
@@ -145,7 +146,8 @@ const getEventsCsv = createRoute({
 	description: `One row per ledger row, oldest first: \`id, occurredAt, receivedAt, contactId, externalId, email, phone, businessUnit, event, channel, topic, changed, source, reason, feedback, campaign, ip, userAgent, changes, properties\` (the last two JSON). The contact columns are the contact as it is now; rows of erased contacts keep their contact id and have no contact columns (and no business unit, so a businessUnit filter leaves them out). ${STREAMING} ${SYNC_LIMIT("POST /v1/exports/events")}`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: EventsQuerySchema, headers: BookmarkHeadersSchema },
+	request: { query: EventsQuerySchema },
+	parameters: [BOOKMARK_PARAMETER],
 	responses: {
 		200: csvResponse("The CSV file"),
 		...errorResponses,
@@ -368,7 +370,7 @@ export const exportsRouter = createRouter()
 		const query = c.req.valid("query");
 		allowedBusinessUnit(c.var.principal, query.businessUnit);
 		const { filter, columns } = await contactsExport(c.env, query);
-		const bookmark = c.req.valid("header")[BOOKMARK_HEADER] ?? null;
+		const bookmark = sentBookmark(c);
 		const source = await withinSyncLimit(
 			contactsCsv(c.env, filter, columns, undefined, bookmark),
 			"POST /v1/exports/contacts",
@@ -379,7 +381,7 @@ export const exportsRouter = createRouter()
 	.openapi(getEventsCsv, async (c) => {
 		const query = c.req.valid("query");
 		allowedBusinessUnit(c.var.principal, query.businessUnit);
-		const bookmark = c.req.valid("header")[BOOKMARK_HEADER] ?? null;
+		const bookmark = sentBookmark(c);
 		const source = await withinSyncLimit(
 			eventsCsv(c.env, eventsFilter(query), undefined, bookmark),
 			"POST /v1/exports/events",

@@ -4,7 +4,7 @@ import { campaignStats, contactStatusSeries, optOutSeries } from "../db/stats";
 import { loadTopics } from "../db/topics";
 import { CONTACT_STATUSES } from "../exports/exports";
 import { assertAllBusinessUnits, assertBusinessUnit, type Principal, requireScope } from "../http/auth";
-import { BookmarkHeadersSchema } from "../http/bookmark";
+import { BOOKMARK_PARAMETER, sentBookmark } from "../http/bookmark";
 import { invalid } from "../http/errors";
 import { createRouter } from "../http/router";
 import {
@@ -127,7 +127,8 @@ const getOptOuts = createRoute({
 	description: `${COUNTING} At most 1000 buckets per call.`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: OptOutQuerySchema, headers: BookmarkHeadersSchema },
+	request: { query: OptOutQuerySchema },
+	parameters: [BOOKMARK_PARAMETER],
 	responses: { 200: jsonResponse(OptOutStatsSchema, "Counts per bucket and key"), ...errorResponses },
 });
 
@@ -197,7 +198,8 @@ const getContactStats = createRoute({
 		"unit (or all): as costly as counting an export. At most 1000 buckets per call.",
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: ContactStatsQuerySchema, headers: BookmarkHeadersSchema },
+	request: { query: ContactStatsQuerySchema },
+	parameters: [BOOKMARK_PARAMETER],
 	responses: {
 		200: jsonResponse(ContactStatsSchema, "Contacts per bucket of their status's begin"),
 		...errorResponses,
@@ -278,7 +280,8 @@ const getCampaigns = createRoute({
 		`set \`from\` to the campaign's send time and leave \`to\` open. ${COUNTING}`,
 	security: bearerScopes("reports:read"),
 	middleware: [requireScope("reports:read")] as const,
-	request: { query: CampaignQuerySchema, headers: BookmarkHeadersSchema },
+	request: { query: CampaignQuerySchema },
+	parameters: [BOOKMARK_PARAMETER],
 	responses: { 200: jsonResponse(CampaignStatsSchema, "Unsubscribes per campaign"), ...errorResponses },
 });
 
@@ -310,7 +313,7 @@ export const statsRouter = createRouter()
 	.openapi(getOptOuts, async (c) => {
 		const query = c.req.valid("query");
 		const { filter, buckets } = filterOf(c.var.principal, query, query.interval);
-		const db = readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null);
+		const db = readDatabase(c.env, sentBookmark(c));
 		const series = await optOutSeries(c.env, filter, query.interval, query.groupBy ?? null, db);
 		return c.json(
 			{
@@ -330,7 +333,7 @@ export const statsRouter = createRouter()
 		contactsQueryChecked(query);
 		const { filter, buckets } = filterOf(c.var.principal, query, query.interval);
 		const topic = topicFilter([...(await loadTopics(c.env)).values()], query.topic, query.businessUnit);
-		const db = readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null);
+		const db = readDatabase(c.env, sentBookmark(c));
 		const series = await contactStatusSeries(
 			c.env,
 			filter,
@@ -358,7 +361,7 @@ export const statsRouter = createRouter()
 		const query = c.req.valid("query");
 		// The range is not bucketed here: any length is fine ("month" allows the longest).
 		const { filter } = filterOf(c.var.principal, query, "month");
-		const db = readDatabase(c.env, c.req.valid("header")["x-consent-bookmark"] ?? null);
+		const db = readDatabase(c.env, sentBookmark(c));
 		const campaigns = await campaignStats(c.env, filter, { sent: query.sent, limit: query.limit }, db);
 		return c.json(
 			{ businessUnit: filter.businessUnit, from: filter.from.toISOString(), to: filter.to.toISOString(), campaigns },

@@ -26,23 +26,30 @@ z.config({
 	},
 });
 
+/** The 400 of invalid input: every issue with its path under `target` (query, json, header…). */
+export function validationFailed(
+	target: string,
+	issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): ApiError {
+	const errors = issues.map((issue) => ({
+		path: [target, ...issue.path.map(String)].join("."),
+		message: issue.message,
+	}));
+	const first = errors[0];
+	return new ApiError(
+		400,
+		"VALIDATION_FAILED",
+		first ? `${first.path}: ${first.message}` : "The request is not valid.",
+		errors,
+	);
+}
+
 /** Every router shares one validation hook, so every bad input fails the same way. */
 export function createRouter() {
 	return new OpenAPIHono<AppEnv>({
 		strict: true,
 		defaultHook: (result) => {
-			if (result.success) return;
-			const errors = result.error.issues.map((issue) => ({
-				path: [result.target, ...issue.path.map(String)].join("."),
-				message: issue.message,
-			}));
-			const first = errors[0];
-			throw new ApiError(
-				400,
-				"VALIDATION_FAILED",
-				first ? `${first.path}: ${first.message}` : "The request is not valid.",
-				errors,
-			);
+			if (!result.success) throw validationFailed(result.target, result.error.issues);
 		},
 	});
 }
