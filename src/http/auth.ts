@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { secretsEqual, sha256Hex } from "../crypto";
+import { digestMatches, hexEncode, secretsEqual, sha256, sha256Hex } from "../crypto";
 import { findLiveKey } from "../db/api-keys";
 import { getConfig } from "../env";
 import { ApiError } from "./errors";
@@ -20,12 +20,14 @@ export function forgetCachedKeys(): void {
 }
 
 async function principalFor(token: string, env: AppEnv["Bindings"]): Promise<Principal | null> {
+	// One digest of the presented token: compared with the admin token's, and an API key's lookup key.
+	const digest = await sha256(token);
 	const adminToken = getConfig(env).adminToken;
-	if (adminToken && (await secretsEqual(token, adminToken))) {
+	if (adminToken && (await digestMatches(digest, adminToken))) {
 		return { keyId: "admin-token", scopes: new Set(SCOPES), businessUnits: null };
 	}
 	if (!token.startsWith("ce_")) return null;
-	const hash = await sha256Hex(token);
+	const hash = hexEncode(new Uint8Array(digest));
 	const cached = keyCache.get(hash);
 	if (cached && cached.expires > Date.now()) return cached.principal;
 	const row = await findLiveKey(env, hash);
