@@ -6,7 +6,7 @@
 import { eq, fillPlaceholders, type SQL, sql } from "drizzle-orm";
 import type { AddressKind } from "../consent/suppression";
 import type { Channel } from "../consent/types";
-import { type AnyDatabase, runValues, valuesOf, valuesOfBuilt } from "./client";
+import { type AnyDatabase, type BuiltQuery, runBuilt, valuesOf, valuesOfBuilt } from "./client";
 import { topics } from "./schema";
 import type { Topic } from "./topics";
 
@@ -104,7 +104,7 @@ const compiled = new Map<string, { sql: string; params: unknown[] }>();
  * otherwise spend a good part of its time building the same SQL text again); the recipients'
  * JSON, the business unit and the topic fill its placeholders.
  */
-function statementOf(db: AnyDatabase, group: RecipientGroup, scope: CheckScope) {
+function statementOf(db: AnyDatabase, group: RecipientGroup, scope: CheckScope): BuiltQuery {
 	const paired = group.hashes !== null;
 	const key = `${group.kind} ${paired} ${scope.channel} ${scope.addressKind} ${scope.topicKey !== null} ${scope.sameUnitOnly} ${scope.withUnit === true}`;
 	let entry = compiled.get(key);
@@ -118,7 +118,7 @@ function statementOf(db: AnyDatabase, group: RecipientGroup, scope: CheckScope) 
 		businessUnit: scope.businessUnit,
 		topicPath: `$.topics."${scope.topicKey}".status`,
 	});
-	return valuesOfBuilt<CheckRow>(db, { sql: entry.sql, params });
+	return { sql: entry.sql, params };
 }
 
 export interface CheckRead {
@@ -138,14 +138,14 @@ export async function readCheckRows(
 	scope: CheckScope,
 	lookUpTopic = false,
 ): Promise<CheckRead> {
-	const statements = groups.map((group) => statementOf(db, group, scope));
-	const [first] = statements;
+	const built = groups.map((group) => statementOf(db, group, scope));
+	const statements = () => built.map((query) => valuesOfBuilt<CheckRow>(db, query));
 	if (!lookUpTopic || !scope.topicKey) {
-		if (!first) return { rows: [] };
-		if (statements.length === 1) return { rows: [await runValues(first)] };
-		return { rows: (await db.batch(statements as [typeof first])) as CheckRow[][] };
+		// One statement goes to D1 as it is (the single check: no drizzle query built around it).
+		if (built.length <= 1) return { rows: built[0] ? [await runBuilt<CheckRow>(db, built[0])] : [] };
+		return { rows: (await db.batch(statements() as [ReturnType<typeof statements>[number]])) as CheckRow[][] };
 	}
 	const topic = db.select().from(topics).where(eq(topics.key, scope.topicKey));
-	const [[row], ...rows] = (await db.batch([topic, ...statements])) as unknown as [Topic[], ...CheckRow[][]];
+	const [[row], ...rows] = (await db.batch([topic, ...statements()])) as unknown as [Topic[], ...CheckRow[][]];
 	return { rows, topic: row ?? null };
 }

@@ -98,14 +98,25 @@ function prepared<R extends SQLiteRaw<unknown>>(db: AnyDatabase, raw: R): R {
 	return Object.assign(raw, { stmt: db.$client.prepare(built.sql), getQuery: () => built });
 }
 
+/** SQL text and its parameters, built once (e.g. a statement compiled once per shape, src/db/checks.ts). */
+export interface BuiltQuery {
+	sql: string;
+	params: unknown[];
+}
+
+/** A built query run on its own, rows as arrays: one round trip, nothing of drizzle's around it. */
+export function runBuilt<T extends unknown[]>(db: AnyDatabase, built: BuiltQuery): Promise<T[]> {
+	return db.$client
+		.prepare(built.sql)
+		.bind(...built.params)
+		.raw<T>();
+}
+
 /**
  * As `valuesOf`, from SQL text and parameters built before (a statement compiled once per shape,
  * src/db/checks.ts). Run it alone with `runValues`, or in `db.batch`.
  */
-export function valuesOfBuilt<T extends unknown[]>(
-	db: AnyDatabase,
-	built: { sql: string; params: unknown[] },
-): SQLiteRaw<T[]> {
+export function valuesOfBuilt<T extends unknown[]>(db: AnyDatabase, built: BuiltQuery): SQLiteRaw<T[]> {
 	const query = { ...built, method: "values" as const };
 	return Object.assign(db.values<T>(sql.raw(built.sql)), {
 		stmt: db.$client.prepare(built.sql),
