@@ -257,7 +257,7 @@ export const importsRouter = createRouter()
 		// The first MiB tells whether the file is small enough to import here.
 		const head = await readHead(body, SYNC_IMPORT_BYTES);
 		const small =
-			query.async !== "true" && head.rest === null && !(await moreLinesThan(head.chunks, format, SYNC_IMPORT_LINES));
+			query.async !== "true" && head.rest === null && !moreLinesThan(head.chunks, format, SYNC_IMPORT_LINES);
 		if (small) {
 			const bytes = joined(head.chunks);
 			try {

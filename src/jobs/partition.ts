@@ -141,18 +141,18 @@ export class PartScanner {
 		return this.#total;
 	}
 
-	async push(bytes: Uint8Array): Promise<void> {
+	push(bytes: Uint8Array): void {
 		for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
 			const piece = bytes.subarray(at, at + PIECE_BYTES);
 			this.#size += piece.length;
 			this.#starts.add(piece);
-			this.#take(await this.#records(piece));
+			this.#take(this.#records(piece));
 		}
 	}
 
-	async end(): Promise<ImportPlan> {
+	end(): ImportPlan {
 		this.#starts.end();
-		this.#take(await this.#records(null));
+		this.#take(this.#records(null));
 		if (this.#current) this.#current.end = this.#size;
 		if (this.#format === "csv" && !this.#headerSeen) this.#headerEnd = this.#size;
 		return {
@@ -165,9 +165,9 @@ export class PartScanner {
 	}
 
 	/** The records a piece completes (null: the end of the input). */
-	async #records(piece: Uint8Array | null): Promise<Record[]> {
+	#records(piece: Uint8Array | null): Record[] {
 		if (this.#format === "csv") {
-			const records = piece ? await this.#csv.push(piece) : await this.#csv.end();
+			const records = piece ? this.#csv.push(piece) : this.#csv.end();
 			return records.map((record) => ({
 				line: record.line,
 				// The import skips records whose fields are all blank (",,,"), and counts the others.
@@ -214,7 +214,7 @@ export async function planParts(
 	options: { partLines: number; maxLines: number },
 ): Promise<ImportPlan> {
 	const scanner = new PartScanner(format, options);
-	for await (const chunk of readBytes(body)) await scanner.push(chunk);
+	for await (const chunk of readBytes(body)) scanner.push(chunk);
 	return scanner.end();
 }
 
@@ -222,7 +222,7 @@ export async function planParts(
  * Whether the bytes hold more than `limit` data lines (the import's count). A quick look first:
  * a file with at most `limit` line breaks after its header cannot.
  */
-export async function moreLinesThan(chunks: readonly Uint8Array[], format: ImportFormat, limit: number) {
+export function moreLinesThan(chunks: readonly Uint8Array[], format: ImportFormat, limit: number): boolean {
 	let breaks = 0;
 	for (const chunk of chunks) {
 		for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) breaks++;
@@ -235,8 +235,8 @@ export async function moreLinesThan(chunks: readonly Uint8Array[], format: Impor
 	if (breaks + unterminated - (format === "csv" ? 1 : 0) <= limit) return false;
 	const scanner = new PartScanner(format, { partLines: Number.POSITIVE_INFINITY, maxLines: limit });
 	try {
-		for (const chunk of chunks) await scanner.push(chunk);
-		await scanner.end();
+		for (const chunk of chunks) scanner.push(chunk);
+		scanner.end();
 		return false;
 	} catch (error) {
 		if (error instanceof TooManyLinesError) return true;

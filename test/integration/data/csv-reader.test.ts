@@ -73,11 +73,7 @@ describe("CSV reader (RFC 4180, streaming)", () => {
 		const bytes = utf8(FILE);
 		for (let cut = 0; cut <= bytes.length; cut++) {
 			const reader = new CsvReader();
-			const records = [
-				...(await reader.push(bytes.slice(0, cut))),
-				...(await reader.push(bytes.slice(cut))),
-				...(await reader.end()),
-			];
+			const records = [...reader.push(bytes.slice(0, cut)), ...reader.push(bytes.slice(cut)), ...reader.end()];
 			expect(records, `cut at ${cut}`).toEqual(EXPECTED);
 		}
 	});

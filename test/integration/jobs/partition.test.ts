@@ -24,7 +24,7 @@ type Rec = { line: number; value: string };
 async function recordsOf(bytes: Uint8Array, format: ImportFormat): Promise<Rec[]> {
 	if (format === "csv") {
 		const reader = new CsvReader();
-		const all = [...(await reader.push(bytes)), ...(await reader.end())];
+		const all = [...reader.push(bytes), ...reader.end()];
 		return all.slice(1).map((record) => ({
 			line: record.line,
 			value: "fields" in record ? JSON.stringify(record.fields) : `error: ${record.error}`,
@@ -117,13 +117,11 @@ describe("cutting an import file into parts", () => {
 
 	it("tells whether a body has more data lines than the synchronous limit", async () => {
 		const csv = (n: number) => [encoder.encode(`email\r\n${"a@example.de\r\n".repeat(n)}`)];
-		expect(await moreLinesThan(csv(5), "csv", 5)).toBe(false);
-		expect(await moreLinesThan(csv(6), "csv", 5)).toBe(true);
+		expect(moreLinesThan(csv(5), "csv", 5)).toBe(false);
+		expect(moreLinesThan(csv(6), "csv", 5)).toBe(true);
 		// Quoted line breaks are not lines.
-		expect(await moreLinesThan([encoder.encode(`email,note\n${'a@example.de,"x\ny"\n'.repeat(4)}`)], "csv", 5)).toBe(
-			false,
-		);
-		expect(await moreLinesThan([encoder.encode("{}\n{}\n{}\n{}\n{}\n{}")], "ndjson", 5)).toBe(true);
-		expect(await moreLinesThan([encoder.encode("{}\n{}\n\n\n{}\n{}\n{}\n")], "ndjson", 5)).toBe(false);
+		expect(moreLinesThan([encoder.encode(`email,note\n${'a@example.de,"x\ny"\n'.repeat(4)}`)], "csv", 5)).toBe(false);
+		expect(moreLinesThan([encoder.encode("{}\n{}\n{}\n{}\n{}\n{}")], "ndjson", 5)).toBe(true);
+		expect(moreLinesThan([encoder.encode("{}\n{}\n\n\n{}\n{}\n{}\n")], "ndjson", 5)).toBe(false);
 	});
 });
