@@ -20,6 +20,7 @@ import { ApiError, problem, toApiError } from "./http/errors";
 import { createRouter } from "./http/router";
 import { securityHeaders } from "./http/security-headers";
 import { adminRouter } from "./web/admin/routes";
+import { contentSecurityPolicy } from "./web/common/csp";
 import { APP_CSS } from "./web/common/styles";
 import { themeRouter } from "./web/common/theme";
 import { confirmRouter } from "./web/confirm/routes";
@@ -63,7 +64,7 @@ export interface AppOptions {
 export function createApp(options: AppOptions = {}) {
 	const app = createRouter();
 
-	app.use(securityHeaders());
+	app.use(securityHeaders(contentSecurityPolicy()));
 	const defaultBodyLimit = bodyLimit({
 		maxSize: MAX_BODY_BYTES,
 		onError: () => {

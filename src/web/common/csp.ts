@@ -3,11 +3,9 @@
  * business unit's logo allows images from that logo's https origin, and nothing else changes.
  */
 
-import type { secureHeaders } from "hono/secure-headers";
+type Directives = Record<string, string[]>;
 
-type Directives = NonNullable<NonNullable<Parameters<typeof secureHeaders>[0]>["contentSecurityPolicy"]>;
-
-/** Every response's policy, as hono/secure-headers takes it (src/app.ts). */
+/** Every page's policy (src/http/security-headers.ts puts it on each page unless the page widened it). */
 export const CONTENT_SECURITY_POLICY = {
 	defaultSrc: ["'none'"],
 	styleSrc: ["'self'"],
@@ -19,7 +17,7 @@ export const CONTENT_SECURITY_POLICY = {
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
-/** The header value, written as hono/secure-headers writes it; `imageOrigin` (https only) is added to img-src. */
+/** The header value; `imageOrigin` (https only) is added to img-src. */
 export function contentSecurityPolicy(imageOrigin: string | null = null): string {
 	const directives: Record<string, string[]> = { ...CONTENT_SECURITY_POLICY };
 	if (imageOrigin?.startsWith("https://")) directives.imgSrc = [...CONTENT_SECURITY_POLICY.imgSrc, imageOrigin];
