@@ -121,6 +121,8 @@ function statementOf(db: AnyDatabase, group: RecipientGroup, scope: CheckScope):
 	return { sql: entry.sql, params };
 }
 
+type CheckStatement = ReturnType<typeof valuesOfBuilt<CheckRow>>;
+
 export interface CheckRead {
 	/** Per group, one row per recipient. */
 	rows: CheckRow[][];
@@ -139,13 +141,12 @@ export async function readCheckRows(
 	lookUpTopic = false,
 ): Promise<CheckRead> {
 	const built = groups.map((group) => statementOf(db, group, scope));
-	const statements = () => built.map((query) => valuesOfBuilt<CheckRow>(db, query));
-	if (!lookUpTopic || !scope.topicKey) {
-		// One statement goes to D1 as it is (the single check: no drizzle query built around it).
-		if (built.length <= 1) return { rows: built[0] ? [await runBuilt<CheckRow>(db, built[0])] : [] };
-		return { rows: (await db.batch(statements() as [ReturnType<typeof statements>[number]])) as CheckRow[][] };
-	}
-	const topic = db.select().from(topics).where(eq(topics.key, scope.topicKey));
-	const [[row], ...rows] = (await db.batch([topic, ...statements()])) as unknown as [Topic[], ...CheckRow[][]];
+	const topicKey = lookUpTopic ? scope.topicKey : null;
+	// The single check's one statement goes to D1 as it is: no drizzle query built around it.
+	if (!topicKey && built.length <= 1) return { rows: built[0] ? [await runBuilt<CheckRow>(db, built[0])] : [] };
+	const statements = built.map((query) => valuesOfBuilt<CheckRow>(db, query)) as [CheckStatement, ...CheckStatement[]];
+	if (!topicKey) return { rows: (await db.batch(statements)) as CheckRow[][] };
+	const topic = db.select().from(topics).where(eq(topics.key, topicKey));
+	const [[row], ...rows] = (await db.batch([topic, ...statements])) as unknown as [Topic[], ...CheckRow[][]];
 	return { rows, topic: row ?? null };
 }

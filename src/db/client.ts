@@ -114,7 +114,7 @@ export function runBuilt<T extends unknown[]>(db: AnyDatabase, built: BuiltQuery
 
 /**
  * As `valuesOf`, from SQL text and parameters built before (a statement compiled once per shape,
- * src/db/checks.ts). Run it alone with `runValues`, or in `db.batch`.
+ * src/db/checks.ts), for `db.batch`; run alone, `runBuilt` needs no drizzle query around it.
  */
 export function valuesOfBuilt<T extends unknown[]>(db: AnyDatabase, built: BuiltQuery): SQLiteRaw<T[]> {
 	const query = { ...built, method: "values" as const };
