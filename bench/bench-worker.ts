@@ -79,6 +79,11 @@ type BenchBindings = Bindings & { BENCH_ACTOR: DurableObjectNamespace<BenchActor
  * the baseline too, and the ratio to it is what the service's own code adds.
  */
 export class BenchActor extends DurableObject<Bindings> {
+	/** Nothing: a call to a fresh object measures only its start-up (the webhook floor). */
+	touch(): null {
+		return null;
+	}
+
 	run(statements: BenchStatement[]): Promise<number[]> {
 		return batchChanges(this.env.DB, statements);
 	}
@@ -330,6 +335,18 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 	// makes the new leads with their ledger rows and keys (as above), then each stored contact's
 	// opt-out, ledger row and key is one D1 batch in a fresh actor of that contact, as many at once
 	// as the consumer runs.
+	// The floor of any design with one actor per contact: the raw batch, plus a call that does
+	// nothing to a fresh object per stored contact (6 at a time). What is left is starting objects.
+	if (path === "/__bench/actor-floor") {
+		const rows = input.rows as WebhookRow[];
+		const started = Date.now();
+		const actors = (env as BenchBindings).BENCH_ACTOR;
+		const stored = rows.filter((row) => !row.new);
+		await inParallel(stored, CONNECTIONS, (row) => actors.get(actors.idFromName(`floor:${row.email}`)).touch());
+		const { created, updated } = await rawInsert(env, rows);
+		return json({ ms: Date.now() - started, created, updated, actors: stored.length });
+	}
+
 	if (path === "/__bench/actor-insert") {
 		const rows = input.rows as WebhookRow[];
 		const started = Date.now();

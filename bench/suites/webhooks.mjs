@@ -20,8 +20,11 @@ const BATCH = 1000;
 /** Events of a batch for stored contacts; the rest are for addresses without a contact. */
 const STORED = 800;
 const AIM_END_TO_END = 40;
-/** The service, the raw batch and the actor baseline: each writes other contacts and addresses. */
-const SIDES = 3;
+/**
+ * The service, the raw batch, the actor baseline and the actor floor: each writes other contacts
+ * and addresses.
+ */
+const SIDES = 4;
 /** An address without a contact: unique per run, round and side. */
 const newAddress = (round, side, i) =>
 	`hook-${process.pid.toString(36)}-${round}-${side}-${String(i).padStart(4, "0")}@example.com`;
@@ -108,7 +111,7 @@ async function measureRounds(ctx) {
 	const rounds = ctx.options.quick ? 2 : 4;
 	const target = await ctx.startWorker("webhooks");
 	try {
-		// Each round: stored contacts for the service, the raw batch and the actor baseline.
+		// Each round: stored contacts for the service, the raw batch, the actor baseline and floor.
 		const seeded = await ensureContacts(target, SIDES * STORED * (rounds + 1));
 		const results = [];
 		// Each round opens 1,000 contact actors; locally one workerd holds only about 3,400 at once
@@ -170,12 +173,27 @@ async function measureRounds(ctx) {
 					throw new Error(`actor-insert created ${json.created} leads and updated ${json.updated} contacts`);
 				return ms;
 			};
-			// Taking turns: each side goes first in one round of three. The actors of one side are
+			// The raw batch again, after a call that does nothing to a fresh actor per stored contact
+			// (diagnostic): what starting the objects alone costs, the floor of one actor per contact.
+			const floor = async () => {
+				const rows = recipientsFor(round, 3, from + 3 * STORED).map((recipient, i) => ({
+					email: recipient.email,
+					new: recipient.new,
+					event: "Opt Out",
+					key: `floor-${process.pid}-${round}-${i}`,
+				}));
+				const { json, ms } = await target.post("/__bench/actor-floor", { rows });
+				if (json.created !== BATCH - STORED || json.actors !== STORED)
+					throw new Error(`actor-floor created ${json.created} leads and called ${json.actors} actors`);
+				return ms;
+			};
+			// Taking turns: each side goes first in one round of four. The actors of one side are
 			// evicted before the next side opens its own.
 			const sides = [
 				["service", service],
 				["raw", raw],
 				["actor", actor],
+				["floor", floor],
 			];
 			const measured = {};
 			for (let i = 0; i < sides.length; i++) {
@@ -186,9 +204,10 @@ async function measureRounds(ctx) {
 			const result = measured.service;
 			const rawMs = measured.raw;
 			const actorMs = measured.actor;
-			if (round > 0) results.push({ ...result, rawMs, actorMs }); // round 0 warms up
+			const floorMs = measured.floor;
+			if (round > 0) results.push({ ...result, rawMs, actorMs, floorMs }); // round 0 warms up
 			ctx.log(
-				`  round ${round}: verify+enqueue ${fmt(result.enqueueMs)} ms, applied in ${fmt(result.appliedMs)} ms (${result.ledgerRows} ledger rows), raw D1 batch ${fmt(rawMs)} ms, actor baseline ${fmt(actorMs)} ms`,
+				`  round ${round}: verify+enqueue ${fmt(result.enqueueMs)} ms, applied in ${fmt(result.appliedMs)} ms (${result.ledgerRows} ledger rows), raw D1 batch ${fmt(rawMs)} ms, actor baseline ${fmt(actorMs)} ms, actor floor ${fmt(floorMs)} ms`,
 			);
 		}
 		// Every new address became a lead: 200 per round on each side.
@@ -223,12 +242,15 @@ export function render(runs) {
 		const applied = median(run.data.results.map((r) => r.appliedMs));
 		const raw = median(run.data.results.map((r) => r.rawMs));
 		const actor = median(run.data.results.map((r) => r.actorMs));
+		// Runs before the floor was measured have none.
+		const floors = run.data.results.map((r) => r.floorMs).filter((ms) => ms !== undefined);
 		return {
 			run,
 			enqueue,
 			applied,
 			raw,
 			actor,
+			floor: floors.length > 0 ? median(floors) : null,
 			ledgerRows: median(run.data.results.map((r) => r.ledgerRows)),
 			eventsPerSecond: (BATCH / applied) * 1000,
 			rawPerSecond: (BATCH / raw) * 1000,
@@ -264,7 +286,10 @@ export function render(runs) {
 				notes: [
 					...summaries.map(
 						(s) =>
-							`${s.run.label}, diagnostic: end to end ${fmtRatio(s.applied / s.actor)} the actor baseline (the same rows with a fresh actor per stored contact, one D1 batch each), which itself takes ${fmtRatio(s.actor / s.raw)} the raw batch here.`,
+							`${s.run.label}, diagnostic: end to end ${fmtRatio(s.applied / s.actor)} the actor baseline (the same rows with a fresh actor per stored contact, one D1 batch each), which itself takes ${fmtRatio(s.actor / s.raw)} the raw batch here.` +
+							(s.floor === null
+								? ""
+								: ` Only starting a fresh object per stored contact (a call that does nothing), plus the raw batch, takes ${fmtRatio(s.floor / s.raw)}: the floor of any design with one actor per contact on this runtime${s.floor / s.raw > AIM_END_TO_END ? ", above the aim" : ""}.`),
 					),
 					...(skipped.length > 0 ? [skipNote.trim()] : []),
 				],
@@ -276,7 +301,8 @@ export function render(runs) {
 					`Medians of ${measured[0]?.data.rounds ?? 0} rounds after a warm-up round, the service and the baseline taking turns; each round starts once the previous round's contact actors have been evicted (locally one workerd holds only about 3,400 SQLite-backed Durable Objects at once; bench/README.md). verify+enqueue is the POST's latency as SendGrid sees it (ECDSA P-256 over timestamp + raw body, parse, 10 sendBatch calls of 100). ` +
 					"End to end is from the POST until the ledger has a row of source `webhook:sendgrid` for every event's contact (queue batches of 100 with a 1 s batch timeout, as configured: resolve addresses, make the new leads with their events in one D1 batch, each stored contact's events through its Durable Object). " +
 					"The baseline, `POST /__bench/raw-insert`, writes the same rows for other stored contacts and other new addresses with one raw D1 batch: the new leads (already opted out, with their keyed address hash), a ledger row and an idempotency key per event, the opt-out (version + 1) on the stored contacts. " +
-					"The actor baseline (diagnostic), `POST /__bench/actor-insert`, writes them for a third set the least way one actor per contact allows: one query resolves the stored contacts, one batch makes the leads with their rows, then each stored contact's opt-out, ledger row and key is one D1 batch in a fresh object of a SQLite-backed class, 6 at a time, as the consumer runs its actors. Locally, starting an object costs the one workerd thread about a millisecond (bench/README.md), so 800 fresh objects are a floor no raw batch pays; in production objects start on their own machines. The harness polls the ledger every 100 ms to see the end." +
+					"The actor baseline (diagnostic), `POST /__bench/actor-insert`, writes them for a third set the least way one actor per contact allows: one query resolves the stored contacts, one batch makes the leads with their rows, then each stored contact's opt-out, ledger row and key is one D1 batch in a fresh object of a SQLite-backed class, 6 at a time, as the consumer runs its actors. " +
+					"The actor floor (diagnostic), `POST /__bench/actor-floor`, writes a fourth set with the raw batch after calling a method that does nothing on a fresh object per stored contact, 6 at a time: no design that keeps one actor per contact can do less. Locally, starting an object costs the one workerd thread a millisecond or more (bench/README.md), so 800 fresh objects are a floor no raw batch pays; in production objects start on their own machines. The harness polls the ledger every 100 ms to see the end." +
 					(skipped.length > 0 ? skipNote : ""),
 				table: {
 					head: [...(multi ? ["runtime"] : []), "measurement", "median", "per second", "vs raw D1 batch"],
@@ -305,6 +331,17 @@ export function render(runs) {
 								`${fmtInt((BATCH / s.actor) * 1000)} rows/s`,
 								fmtRatio(s.actor / s.raw),
 							],
+							...(s.floor === null
+								? []
+								: [
+										[
+											...label,
+											"actor floor: the raw batch after a no-op call to a fresh actor per stored contact (diagnostic)",
+											`${fmt(s.floor)} ms`,
+											`${fmtInt((BATCH / s.floor) * 1000)} rows/s`,
+											fmtRatio(s.floor / s.raw),
+										],
+									]),
 						];
 					}),
 				},
