@@ -219,20 +219,33 @@ export async function planParts(
 }
 
 /**
+ * How many line breaks the bytes hold: LF, CR, and CRLF as one (most CSV files end their lines with
+ * CRLF), also when a CRLF falls across two chunks.
+ */
+export function lineBreaks(chunks: readonly Uint8Array[]): number {
+	let breaks = 0;
+	let crBefore = false;
+	for (const chunk of chunks) {
+		if (chunk.length === 0) continue;
+		const from = crBefore && chunk[0] === LF ? 1 : 0;
+		for (let i = chunk.indexOf(LF, from); i !== -1; i = chunk.indexOf(LF, i + 1)) breaks++;
+		// A CR at the end of the chunk counts here; the LF that may open the next one does not.
+		for (let i = chunk.indexOf(CR); i !== -1; i = chunk.indexOf(CR, i + 1)) if (chunk[i + 1] !== LF) breaks++;
+		crBefore = chunk[chunk.length - 1] === CR;
+	}
+	return breaks;
+}
+
+/**
  * Whether the bytes hold more than `limit` data lines (the import's count). A quick look first:
  * a file with at most `limit` line breaks after its header cannot.
  */
 export function moreLinesThan(chunks: readonly Uint8Array[], format: ImportFormat, limit: number): boolean {
-	let breaks = 0;
-	for (const chunk of chunks) {
-		for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) breaks++;
-		for (let i = chunk.indexOf(CR); i !== -1; i = chunk.indexOf(CR, i + 1)) breaks++;
-	}
-	// At most one line per line break, plus one when the last line has none (a CRLF counts twice
-	// here, which only errs on the safe side); the CSV header is a line too.
+	// At most one line per line break, plus one when the last line has none; the CSV header is a
+	// line too. Quoted line breaks make the count too high, never too low.
 	const last = chunks.findLast((chunk) => chunk.length > 0);
 	const unterminated = last !== undefined && last[last.length - 1] !== LF && last[last.length - 1] !== CR ? 1 : 0;
-	if (breaks + unterminated - (format === "csv" ? 1 : 0) <= limit) return false;
+	if (lineBreaks(chunks) + unterminated - (format === "csv" ? 1 : 0) <= limit) return false;
 	const scanner = new PartScanner(format, { partLines: Number.POSITIVE_INFINITY, maxLines: limit });
 	try {
 		for (const chunk of chunks) scanner.push(chunk);

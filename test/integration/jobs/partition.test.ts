@@ -4,9 +4,17 @@
  * the part's offset is added — quoted line breaks, CRLF, a byte order mark, blank and malformed
  * lines included.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CsvReader, LineSplitter } from "../../../src/imports/csv-reader";
-import { type ImportFormat, moreLinesThan, planParts, TooManyLinesError } from "../../../src/jobs/partition";
+import {
+	type ImportFormat,
+	lineBreaks,
+	moreLinesThan,
+	PartScanner,
+	planParts,
+	TooManyLinesError,
+} from "../../../src/jobs/partition";
 
 const encoder = new TextEncoder();
 const streamOf = (bytes: Uint8Array, piece = 7) =>
@@ -17,6 +25,17 @@ const streamOf = (bytes: Uint8Array, piece = 7) =>
 			controller.close();
 		},
 	});
+
+/** The bytes in chunks of the sizes given (in turn), each followed by an empty chunk. */
+function cutInto(bytes: Uint8Array, sizes: number[]): Uint8Array[] {
+	const chunks: Uint8Array[] = [];
+	for (let at = 0, i = 0; at < bytes.length; i++) {
+		const size = sizes[i % sizes.length] ?? 1;
+		chunks.push(bytes.slice(at, at + size), new Uint8Array(0));
+		at += size;
+	}
+	return chunks;
+}
 
 type Rec = { line: number; value: string };
 
@@ -123,5 +142,45 @@ describe("cutting an import file into parts", () => {
 		expect(moreLinesThan([encoder.encode(`email,note\n${'a@example.de,"x\ny"\n'.repeat(4)}`)], "csv", 5)).toBe(false);
 		expect(moreLinesThan([encoder.encode("{}\n{}\n{}\n{}\n{}\n{}")], "ndjson", 5)).toBe(true);
 		expect(moreLinesThan([encoder.encode("{}\n{}\n\n\n{}\n{}\n{}\n")], "ndjson", 5)).toBe(false);
+	});
+
+	it("counts a CRLF as one line break, also across chunks, so CRLF files at the limit need no scan", () => {
+		expect(lineBreaks([encoder.encode(`email\r\n${"a@example.de\r\n".repeat(5)}`)])).toBe(6);
+		expect(lineBreaks([encoder.encode("a\r"), new Uint8Array(0), encoder.encode("\nb\r\r\n\n\r")])).toBe(5);
+		const ends = fc.array(fc.constantFrom("\r", "\n", "x", "\r\n", ""), { maxLength: 30 });
+		fc.assert(
+			fc.property(ends, fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }), (parts, cuts) => {
+				const text = parts.join("");
+				expect(lineBreaks(cutInto(encoder.encode(text), cuts))).toBe(text.match(/\r\n|\r|\n/g)?.length ?? 0);
+			}),
+			{ numRuns: 300 },
+		);
+	});
+
+	it("says exactly what a full count says, for any line ends, quoting, chunking and limit", () => {
+		const piece = fc.constantFrom("a@example.de", ",", '"x\r\ny"', '"q""uote"', "", " ", '"open', "{}", "x");
+		const lineEnd = fc.constantFrom("\n", "\r\n", "\r", "\n\r", "");
+		const body = fc.array(fc.tuple(fc.array(piece, { maxLength: 3 }), lineEnd), { maxLength: 14 });
+		fc.assert(
+			fc.property(
+				body,
+				fc.constantFrom<ImportFormat>("csv", "ndjson"),
+				fc.integer({ min: 0, max: 12 }),
+				fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }),
+				(lines, format, limit, cuts) => {
+					const text = (format === "csv" ? "email,note\r\n" : "") + lines.map(([p, end]) => p.join("") + end).join("");
+					const bytes = encoder.encode(text);
+					const chunks = cutInto(bytes, cuts);
+					const scanner = new PartScanner(format, {
+						partLines: Number.POSITIVE_INFINITY,
+						maxLines: Number.POSITIVE_INFINITY,
+					});
+					scanner.push(bytes);
+					const { total } = scanner.end();
+					expect(moreLinesThan(chunks, format, limit)).toBe(total > limit);
+				},
+			),
+			{ numRuns: 400 },
+		);
 	});
 });
