@@ -12,7 +12,7 @@ import type {
 } from "../consent/types";
 import { keyedHashes } from "../crypto";
 import { type CheckRow, type RecipientGroup, type RecipientKind, readCheckRows } from "../db/checks";
-import { type AnyDatabase, database } from "../db/client";
+import { type Database, database } from "../db/client";
 import { findSuppressions, type Suppression } from "../db/suppressions";
 import type { Topic } from "../db/topics";
 import type { Bindings } from "../env";
@@ -73,7 +73,7 @@ interface Found {
  */
 async function lookUp(
 	env: Bindings,
-	db: AnyDatabase,
+	db: Database,
 	recipients: Recipient[],
 	scope: { channel: Channel; topicKey: string | null; businessUnit: string; sameUnitOnly: boolean; withUnit?: boolean },
 	lookUpTopic: boolean,
@@ -152,7 +152,7 @@ export async function checkConsent(
 	env: Bindings,
 	recipients: Recipient[],
 	question: CheckQuestion,
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<CheckResult[]> {
 	const found = await lookUp(
 		env,
@@ -176,7 +176,7 @@ export async function checkConsent(
  */
 export async function answerCheck(
 	env: Bindings,
-	db: AnyDatabase,
+	db: Database,
 	recipients: Recipient[],
 	request: CheckRequest,
 ): Promise<CheckResult[]> {

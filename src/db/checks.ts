@@ -6,7 +6,7 @@
 import { eq, fillPlaceholders, type SQL, sql } from "drizzle-orm";
 import type { AddressKind } from "../consent/suppression";
 import type { Channel } from "../consent/types";
-import { type AnyDatabase, type BuiltQuery, runBuilt, valuesOf, valuesOfBuilt } from "./client";
+import { type BuiltQuery, type Database, runBuilt, valuesOf, valuesOfBuilt } from "./client";
 import { topics } from "./schema";
 import type { Topic } from "./topics";
 
@@ -104,7 +104,7 @@ const compiled = new Map<string, { sql: string; params: unknown[] }>();
  * otherwise spend a good part of its time building the same SQL text again); the recipients'
  * JSON, the business unit and the topic fill its placeholders.
  */
-function statementOf(db: AnyDatabase, group: RecipientGroup, scope: CheckScope): BuiltQuery {
+function statementOf(db: Database, group: RecipientGroup, scope: CheckScope): BuiltQuery {
 	const paired = group.hashes !== null;
 	const key = `${group.kind} ${paired} ${scope.channel} ${scope.addressKind} ${scope.topicKey !== null} ${scope.sameUnitOnly} ${scope.withUnit === true}`;
 	let entry = compiled.get(key);
@@ -135,7 +135,7 @@ export interface CheckRead {
  * a single statement when there is one group and no topic to read, else one D1 batch.
  */
 export async function readCheckRows(
-	db: AnyDatabase,
+	db: Database,
 	groups: RecipientGroup[],
 	scope: CheckScope,
 	lookUpTopic = false,

@@ -1,5 +1,5 @@
 /**
- * The database handles: drizzle over the D1 binding, with the schema's snake_case columns. Only
+ * The database handles: drizzle over the D1 binding, with snake_case columns. Only
  * src/db/ talks SQL.
  *
  * - `database(env)`: the binding itself, made once per binding and isolate. Every statement goes
@@ -10,23 +10,19 @@
  *   to the client (the contact's actor), and `primaryBookmark(env)` for writes made without one.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteRaw } from "drizzle-orm/sqlite-core/query-builders/raw";
-import * as schema from "./schema";
 
+// No relational queries anywhere, so no schema: drizzle walks the whole schema each time a handle is
+// made with one, and the actor makes a handle over a new session for every write.
 // drizzle only ever calls `prepare` and `batch` on its client, both of which a D1DatabaseSession
 // has with the same signatures: a session stands in for the binding.
-const open = (d1: D1Database | D1DatabaseSession) => drizzle(d1 as D1Database, { schema, casing: "snake_case" });
+const open = (d1: D1Database | D1DatabaseSession) => drizzle(d1 as D1Database, { casing: "snake_case" });
+/** A handle for writes, and for reads that must see every write (on the primary). */
 export type Database = ReturnType<typeof open>;
 
-// Reads use the query builder and raw SQL, never relational queries: no schema, which keeps the
-// handle made for every request cheap (drizzle walks the whole schema when given one).
-const openReader = (session: D1DatabaseSession) => drizzle(session as unknown as D1Database, { casing: "snake_case" });
-/** A handle for reads only, over a D1 session. */
-export type ReadDatabase = ReturnType<typeof openReader>;
-
-/** Either handle, for helpers that only build or run statements (they differ in their schema type). */
-export type AnyDatabase = DrizzleD1Database<any> & { $client: D1Database };
+/** A handle for reads only, over a D1 session (the same handle as `Database`, named for its use). */
+export type ReadDatabase = Database;
 
 const handles = new WeakMap<D1Database, Database>();
 
@@ -48,7 +44,7 @@ export const ANY_REPLICA = "first-unconstrained";
  * there is none: such a read may lag the newest writes a little.
  */
 export function readDatabase(env: { DB: D1Database }, bookmark: string | null): ReadDatabase {
-	return openReader(env.DB.withSession(bookmark ?? ANY_REPLICA));
+	return open(env.DB.withSession(bookmark ?? ANY_REPLICA));
 }
 
 /**
@@ -76,24 +72,24 @@ export async function primaryBookmark(env: { DB: D1Database }): Promise<string |
  * parameters of a raw query on a prepared statement that raw queries do not carry, so it is
  * prepared here. Awaited on its own it runs as usual; `runValues` runs one without building it again.
  */
-export function statement(db: AnyDatabase, query: SQL): SQLiteRaw<D1Result> {
+export function statement(db: Database, query: SQL): SQLiteRaw<D1Result> {
 	return prepared(db, db.run(query));
 }
 
 /** As `statement`, answering rows (`SELECT`, or `… RETURNING`). */
-export function rowsOf<T>(db: AnyDatabase, query: SQL): SQLiteRaw<T[]> {
+export function rowsOf<T>(db: Database, query: SQL): SQLiteRaw<T[]> {
 	return prepared(db, db.all<T>(query));
 }
 
 /** As `rowsOf`, answering each row as an array of its columns (no object per row). */
-export function valuesOf<T extends unknown[]>(db: AnyDatabase, query: SQL): SQLiteRaw<T[]> {
+export function valuesOf<T extends unknown[]>(db: Database, query: SQL): SQLiteRaw<T[]> {
 	return prepared(db, db.values<T>(query));
 }
 
 // The query is built from its `sql` template once: drizzle would build it again for the batch
 // (getQuery) and for a lone run, and on the consent check's path building is a quarter of the
 // worker's own time (a CPU profile of GET /v1/consent).
-function prepared<R extends SQLiteRaw<unknown>>(db: AnyDatabase, raw: R): R {
+function prepared<R extends SQLiteRaw<unknown>>(db: Database, raw: R): R {
 	const built = raw.getQuery();
 	return Object.assign(raw, { stmt: db.$client.prepare(built.sql), getQuery: () => built });
 }
@@ -105,7 +101,7 @@ export interface BuiltQuery {
 }
 
 /** A built query run on its own, rows as arrays: one round trip, nothing of drizzle's around it. */
-export function runBuilt<T extends unknown[]>(db: AnyDatabase, built: BuiltQuery): Promise<T[]> {
+export function runBuilt<T extends unknown[]>(db: Database, built: BuiltQuery): Promise<T[]> {
 	return db.$client
 		.prepare(built.sql)
 		.bind(...built.params)
@@ -116,7 +112,7 @@ export function runBuilt<T extends unknown[]>(db: AnyDatabase, built: BuiltQuery
  * As `valuesOf`, from SQL text and parameters built before (a statement compiled once per shape,
  * src/db/checks.ts), for `db.batch`; run alone, `runBuilt` needs no drizzle query around it.
  */
-export function valuesOfBuilt<T extends unknown[]>(db: AnyDatabase, built: BuiltQuery): SQLiteRaw<T[]> {
+export function valuesOfBuilt<T extends unknown[]>(db: Database, built: BuiltQuery): SQLiteRaw<T[]> {
 	const query = { ...built, method: "values" as const };
 	return Object.assign(db.values<T>(sql.raw(built.sql)), {
 		stmt: db.$client.prepare(built.sql),

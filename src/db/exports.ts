@@ -13,7 +13,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { Channel, TopicDefinition } from "../consent/types";
-import { type AnyDatabase, database } from "./client";
+import { type Database, database } from "./client";
 
 export const CONTACT_STATUSES = [
 	"opted_out",
@@ -221,7 +221,7 @@ export async function contactPage(
 	filter: ContactExportFilter,
 	after: string | null,
 	pageSize: number,
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<ContactExportRow[]> {
 	return db.all<ContactExportRow>(contactPageQuery(filter, after, pageSize));
 }
@@ -246,7 +246,7 @@ export async function eventPage(
 	filter: EventExportFilter,
 	after: number | null,
 	pageSize: number,
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<EventExportRow[]> {
 	return db.all<EventExportRow>(eventPageQuery(filter, after, pageSize));
 }

@@ -14,7 +14,7 @@ import {
 	type SeriesPoint,
 	type StatsFilter,
 } from "../reports/stats";
-import { type AnyDatabase, database } from "./client";
+import { type Database, database } from "./client";
 import { type ContactExportFilter, statusBegin, statusBeginInRange } from "./exports";
 
 /** The same bucketing in SQL, of a time column. Weeks: back 6 days, then forward to a Monday, is the Monday on or before. */
@@ -64,7 +64,7 @@ export async function optOutSeries(
 	filter: StatsFilter,
 	interval: Interval,
 	groupBy: GroupBy | null,
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<SeriesPoint[]> {
 	return db.all<SeriesPoint>(optOutSeriesQuery(filter, interval, groupBy));
 }
@@ -74,7 +74,7 @@ export async function optOutTotals(
 	env: { DB: D1Database },
 	filter: StatsFilter,
 	groupBy: GroupBy,
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<Array<{ key: string | null; count: number }>> {
 	return db.all(
 		sql`SELECT ${KEY_SQL[groupBy]} AS key, count(*) AS count ${optOutRows(filter)} GROUP BY 1 ORDER BY 2 DESC, 1`,
@@ -106,7 +106,7 @@ export async function contactStatusSeries(
 	filter: StatsFilter,
 	status: ContactStatusFilter,
 	interval: Interval,
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<Array<{ bucket: string; count: number }>> {
 	return db.all(contactStatusSeriesQuery(filter, status, interval));
 }
@@ -134,7 +134,7 @@ export async function campaignStats(
 	env: { DB: D1Database },
 	filter: StatsFilter,
 	options: { sent: Map<string, number> | null; limit: number },
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<CampaignStat[]> {
 	const sent = options.sent;
 	const only = sent
@@ -199,7 +199,7 @@ export async function recentEvents(
 	env: { DB: D1Database },
 	filter: StatsFilter,
 	limit: number,
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<RecentEvent[]> {
 	const rows = await db.all<Omit<RecentEvent, "changed"> & { changed: number }>(recentEventsQuery(filter, limit));
 	return rows.map((row) => ({ ...row, changed: row.changed === 1 }));

@@ -9,7 +9,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { AddressKind, SuppressionReason } from "../consent/suppression";
 import { keyedHash, keyedHashes, type PepperEnv } from "../crypto";
-import { type AnyDatabase, type Database, database, statement } from "./client";
+import { type Database, database, statement } from "./client";
 import { suppressions } from "./schema";
 
 /** The stored form of a normalized email or E.164 phone. */
@@ -45,7 +45,7 @@ export interface Suppression {
 export async function findSuppressionsByHash(
 	env: { DB: D1Database },
 	hashes: readonly string[],
-	db: AnyDatabase = database(env),
+	db: Database = database(env),
 ): Promise<Map<string, Suppression>> {
 	if (hashes.length === 0) return new Map();
 	const rows = await db
@@ -59,7 +59,7 @@ export async function findSuppressionsByHash(
 export async function findSuppressions(
 	env: PepperEnv & { DB: D1Database },
 	addresses: readonly string[],
-	db?: AnyDatabase,
+	db?: Database,
 ): Promise<Map<string, Suppression>> {
 	if (addresses.length === 0) return new Map();
 	const unique = [...new Set(addresses)];
