@@ -59,6 +59,7 @@ class LineStarts {
 	#head = 0;
 	#read = 0;
 	#pendingCR = false;
+	#breaks = 0;
 
 	add(piece: Uint8Array) {
 		const at = this.#read;
@@ -67,23 +68,33 @@ class LineStarts {
 		if (this.#pendingCR && piece.length > 0) {
 			this.#pendingCR = false;
 			if (piece[0] === LF) i = 1;
-			this.#starts.push(at + i);
+			this.#lineStartsAt(at + i);
 		}
 		for (; i < piece.length; i++) {
 			const byte = piece[i];
-			if (byte === LF) this.#starts.push(at + i + 1);
+			if (byte === LF) this.#lineStartsAt(at + i + 1);
 			else if (byte === CR) {
 				if (i + 1 === piece.length) this.#pendingCR = true;
 				else if (piece[i + 1] === LF) {
-					this.#starts.push(at + i + 2);
+					this.#lineStartsAt(at + i + 2);
 					i++;
-				} else this.#starts.push(at + i + 1);
+				} else this.#lineStartsAt(at + i + 1);
 			}
 		}
 	}
 
+	#lineStartsAt(offset: number) {
+		this.#starts.push(offset);
+		this.#breaks++;
+	}
+
+	/** Line breaks seen: LF, CR, and CRLF as one, also across pieces. */
+	get breaks(): number {
+		return this.#breaks;
+	}
+
 	end() {
-		if (this.#pendingCR) this.#starts.push(this.#read);
+		if (this.#pendingCR) this.#lineStartsAt(this.#read);
 		this.#pendingCR = false;
 	}
 
@@ -218,22 +229,15 @@ export async function planParts(
 	return scanner.end();
 }
 
-/**
- * How many line breaks the bytes hold: LF, CR, and CRLF as one (most CSV files end their lines with
- * CRLF), also when a CRLF falls across two chunks.
- */
+/** How many line breaks the bytes hold, counted as LineStarts counts them (a CRLF is one). */
 export function lineBreaks(chunks: readonly Uint8Array[]): number {
-	let breaks = 0;
-	let crBefore = false;
+	const starts = new LineStarts();
 	for (const chunk of chunks) {
-		if (chunk.length === 0) continue;
-		const from = crBefore && chunk[0] === LF ? 1 : 0;
-		for (let i = chunk.indexOf(LF, from); i !== -1; i = chunk.indexOf(LF, i + 1)) breaks++;
-		// A CR at the end of the chunk counts here; the LF that may open the next one does not.
-		for (let i = chunk.indexOf(CR); i !== -1; i = chunk.indexOf(CR, i + 1)) if (chunk[i + 1] !== LF) breaks++;
-		crBefore = chunk[chunk.length - 1] === CR;
+		starts.add(chunk);
+		starts.passTo(Number.POSITIVE_INFINITY); // only the count is wanted: keep no starts
 	}
-	return breaks;
+	starts.end();
+	return starts.breaks;
 }
 
 /**
