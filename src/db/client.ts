@@ -18,11 +18,8 @@ import type { SQLiteRaw } from "drizzle-orm/sqlite-core/query-builders/raw";
 // drizzle only ever calls `prepare` and `batch` on its client, both of which a D1DatabaseSession
 // has with the same signatures: a session stands in for the binding.
 const open = (d1: D1Database | D1DatabaseSession) => drizzle(d1 as D1Database, { casing: "snake_case" });
-/** A handle for writes, and for reads that must see every write (on the primary). */
+/** A handle over the binding (the primary) or over a D1 session (`readDatabase`, `writeSession`). */
 export type Database = ReturnType<typeof open>;
-
-/** A handle for reads only, over a D1 session (the same handle as `Database`, named for its use). */
-export type ReadDatabase = Database;
 
 const handles = new WeakMap<D1Database, Database>();
 
@@ -43,7 +40,7 @@ export const ANY_REPLICA = "first-unconstrained";
  * `bookmark` (a client's `x-consent-bookmark`, validated by the caller), or by any replica when
  * there is none: such a read may lag the newest writes a little.
  */
-export function readDatabase(env: { DB: D1Database }, bookmark: string | null): ReadDatabase {
+export function readDatabase(env: { DB: D1Database }, bookmark: string | null): Database {
 	return open(env.DB.withSession(bookmark ?? ANY_REPLICA));
 }
 

@@ -9,7 +9,7 @@
 import { effectiveTopicStatus } from "../consent/decision";
 import { lastOptedOutAt } from "../consent/reducer";
 import { CHANNELS, type ConsentState, type TopicDefinition } from "../consent/types";
-import { type Database, readDatabase } from "../db/client";
+import { readDatabase } from "../db/client";
 import {
 	CHANNEL_STATUSES,
 	CONTACT_STATUSES,
@@ -150,7 +150,7 @@ export function contactsCsv(
 ): ExportSource<ContactExportRow> {
 	const row = createRowEncoder(contactColumns(topics));
 	// Pages are read through one D1 session: a replica, no older than the client's bookmark.
-	const db = readDatabase(env, bookmark) as unknown as Database;
+	const db = readDatabase(env, bookmark);
 	return {
 		header: row.header,
 		pageSize,
@@ -216,7 +216,7 @@ export function eventsCsv(
 	bookmark: string | null = null,
 ): ExportSource<EventExportRow> {
 	const row = createRowEncoder(EVENT_COLUMNS);
-	const db = readDatabase(env, bookmark) as unknown as Database;
+	const db = readDatabase(env, bookmark);
 	return {
 		header: row.header,
 		pageSize,
