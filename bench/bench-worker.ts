@@ -330,11 +330,6 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 		return json({ ms: Date.now() - started, ...counts });
 	}
 
-	// The actor baseline of the webhook bench: the same rows, written the least way a set-based
-	// consumer with one actor per contact can. One query resolves the stored contacts, one D1 batch
-	// makes the new leads with their ledger rows and keys (as above), then each stored contact's
-	// opt-out, ledger row and key is one D1 batch in a fresh actor of that contact, as many at once
-	// as the consumer runs.
 	// The floor of any design with one actor per contact: the raw batch, plus a call that does
 	// nothing to a fresh object per stored contact (6 at a time). What is left is starting objects.
 	if (path === "/__bench/actor-floor") {
@@ -347,6 +342,11 @@ async function benchRoute(request: Request, env: Bindings): Promise<Response> {
 		return json({ ms: Date.now() - started, created, updated, actors: stored.length });
 	}
 
+	// The actor baseline of the webhook bench: the same rows, written the least way a set-based
+	// consumer with one actor per contact can. One query resolves the stored contacts, one D1 batch
+	// makes the new leads with their ledger rows and keys (as above), then each stored contact's
+	// opt-out, ledger row and key is one D1 batch in a fresh actor of that contact, as many at once
+	// as the consumer runs.
 	if (path === "/__bench/actor-insert") {
 		const rows = input.rows as WebhookRow[];
 		const started = Date.now();
